@@ -1,0 +1,1 @@
+"""Sliced optimal-transport discrepancies (placeholder until issue 3 lands)."""

@@ -1,0 +1,1 @@
+"""Cross-checks, statistical checks, the RAE harness and the ``sliced-bench`` command line."""

@@ -1,0 +1,1 @@
+"""The relational-regularised autoencoder (RAE) harness."""
