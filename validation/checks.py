@@ -13,7 +13,11 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-CHECK_MODULES = ("validation.sampler_checks", "validation.discrepancy_checks")
+CHECK_MODULES = (
+    "validation.sampler_checks",
+    "validation.discrepancy_checks",
+    "validation.spherical_checks",
+)
 
 
 @dataclass
