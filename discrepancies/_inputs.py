@@ -1,0 +1,267 @@
+"""Input validation and conversion shared by every discrepancy.
+
+Every public discrepancy calls these helpers first, so that bad input fails the same way
+everywhere: a ``ValueError`` (wrong value) or ``TypeError`` (wrong kind of object) whose message
+names the argument and the offending value. Nothing downstream has to guard against NaN, empty
+sets or non-unit directions.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import torch
+
+__all__ = [
+    "as_point_clouds",
+    "check_beta",
+    "check_equal_size",
+    "check_kappa",
+    "check_locations",
+    "check_lr",
+    "check_n_iter",
+    "check_n_projections",
+    "check_p",
+    "check_positive_int",
+    "check_projections",
+    "check_weights",
+    "make_generator",
+    "to_output",
+]
+
+
+def _describe(value: object) -> str:
+    """A short repr for error messages (arrays are summarised by shape and dtype)."""
+    if isinstance(value, torch.Tensor):
+        return f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _tolerance(dtype: torch.dtype) -> float:
+    """Tolerance for unit norms and weight sums: 1e-6 in float64, about 1e-4 in float32."""
+    return min(max(1e-6, 1e3 * torch.finfo(dtype).eps), 1e-2)
+
+
+def _to_tensor(value: object, name: str) -> tuple[torch.Tensor, bool]:
+    """``value`` as a floating tensor, and whether it came in as NumPy (or another array-like)."""
+    if isinstance(value, torch.Tensor):
+        if not (value.is_floating_point()):
+            raise TypeError(f"{name} must be a floating-point tensor, got {_describe(value)}")
+        return value, False
+    if isinstance(value, str | bytes) or value is None:
+        raise TypeError(f"{name} must be a torch tensor or a NumPy array, got {_describe(value)}")
+    try:
+        array = np.asarray(value)
+    except Exception as err:  # ragged lists and objects NumPy cannot read
+        raise TypeError(f"{name} must be a torch tensor or a NumPy array, "
+                        f"got {_describe(value)}") from err
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got {_describe(array)}")
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64)), True
+
+
+def _check_finite(t: torch.Tensor, name: str) -> None:
+    if not bool(torch.isfinite(t).all()):
+        bad = t[~torch.isfinite(t)].flatten()[0].item()
+        raise ValueError(f"{name} must be finite, got a {bad} in {_describe(t)}")
+
+
+def as_point_clouds(X: object, Y: object) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """Check and convert the two point clouds.
+
+    Parameters
+    ----------
+    X, Y : torch.Tensor or numpy.ndarray, shapes (n, d) and (m, d)
+        Floating tensors are used as they are (device, dtype and autograd kept); NumPy arrays
+        (or other array-likes) become float64 CPU tensors. When one is a tensor and the other is
+        not, the other is converted to the tensor's dtype and device.
+
+    Returns
+    -------
+    X, Y : torch.Tensor
+        Same dtype and device.
+    numpy_out : bool
+        True when neither input was a tensor: the caller returns a NumPy float64 scalar
+        (see :func:`to_output`).
+
+    Raises
+    ------
+    TypeError
+        Not an array, not real, or two tensors of different dtypes or devices.
+    ValueError
+        Not 2-D, empty, different dimensions d, or non-finite values.
+    """
+    Xt, x_np = _to_tensor(X, "X")
+    Yt, y_np = _to_tensor(Y, "Y")
+    if x_np and not y_np:
+        Xt = Xt.to(dtype=Yt.dtype, device=Yt.device)
+    elif y_np and not x_np:
+        Yt = Yt.to(dtype=Xt.dtype, device=Xt.device)
+    elif Xt.dtype != Yt.dtype or Xt.device != Yt.device:
+        raise TypeError(f"X and Y must share dtype and device, got X: {Xt.dtype} on {Xt.device}, "
+                        f"Y: {Yt.dtype} on {Yt.device}")
+    for t, name in ((Xt, "X"), (Yt, "Y")):
+        if t.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_samples, d), got {_describe(t)}")
+        if t.shape[0] == 0 or t.shape[1] == 0:
+            raise ValueError(f"{name} must be non-empty, got {_describe(t)}")
+    if Xt.shape[1] != Yt.shape[1]:
+        raise ValueError(f"X and Y must have the same dimension d, got X: {tuple(Xt.shape)}, "
+                         f"Y: {tuple(Yt.shape)}")
+    _check_finite(Xt, "X")
+    _check_finite(Yt, "Y")
+    return Xt, Yt, x_np and y_np
+
+
+def to_output(value: torch.Tensor, numpy_out: bool) -> torch.Tensor | np.float64:
+    """The 0-d result as it is (tensor inputs) or as a NumPy float64 scalar (NumPy inputs)."""
+    return np.float64(value.detach().cpu().item()) if numpy_out else value
+
+
+def check_equal_size(X: torch.Tensor, Y: torch.Tensor) -> None:
+    """The FG family couples points one to one: it needs n == m (uniform weights)."""
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"X and Y must have the same number of points for the fused term, "
+                         f"got n={X.shape[0]} and m={Y.shape[0]}")
+
+
+def _check_real(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def check_p(p: object) -> float:
+    """The order p of W_p: a finite real number >= 1."""
+    p = _check_real(p, "p")
+    if p < 1:
+        raise ValueError(f"p must be >= 1, got {p}")
+    return p
+
+
+def check_beta(beta: object) -> float:
+    """The fused weight beta in [0, 1] (0: Wasserstein only, 1: structure only)."""
+    beta = _check_real(beta, "beta")
+    if not 0.0 <= beta <= 1.0:
+        raise ValueError(f"beta must be in [0, 1], got {beta}")
+    return beta
+
+
+def check_kappa(kappa: object) -> float:
+    """A concentration kappa >= 0 (0: uniform directions)."""
+    kappa = _check_real(kappa, "kappa")
+    if kappa < 0:
+        raise ValueError(f"kappa must be >= 0, got {kappa}")
+    return kappa
+
+
+def check_lr(lr: object) -> float:
+    """An ascent step size > 0."""
+    lr = _check_real(lr, "lr")
+    if lr <= 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+    return lr
+
+
+def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
+    """An integer (Python or NumPy, not bool) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_n_projections(n_projections: object) -> int:
+    """The number of directions L >= 1."""
+    return check_positive_int(n_projections, "n_projections", 1)
+
+
+def check_n_iter(n_iter: object) -> int:
+    """The number of ascent steps, >= 0 (0: keep the starting point)."""
+    return check_positive_int(n_iter, "n_iter", 0)
+
+
+def check_weights(w: object, n: int, name: str, like: torch.Tensor) -> torch.Tensor | None:
+    """Weights of a discrete measure: None (uniform) or shape (n,), finite, >= 0, summing to 1.
+
+    Returned as a tensor with the dtype and device of ``like``. The sum must be 1 within
+    ``1e-6`` (float64) or ``~1e-4`` (float32): weights are not renormalised silently, because a
+    sum far from 1 usually means the wrong vector was passed.
+    """
+    if w is None:
+        return None
+    t, _ = _to_tensor(w, name)
+    t = t.to(dtype=like.dtype, device=like.device)
+    if t.ndim != 1 or t.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n},), got {_describe(t)}")
+    _check_finite(t, name)
+    if bool((t < 0).any()):
+        raise ValueError(f"{name} must be non-negative, got a minimum of {t.min().item()}")
+    total = t.sum().item()
+    if abs(total - 1.0) > _tolerance(t.dtype):
+        raise ValueError(f"{name} must sum to 1, got a sum of {total}")
+    return t
+
+
+def check_projections(projections: object, d: int, like: torch.Tensor) -> torch.Tensor:
+    """Explicit directions: shape (d, L) (POT's layout), L >= 1, finite, unit columns.
+
+    Returned with the dtype and device of ``like``. Gradients through a tensor of directions are
+    kept (the spherical family differentiates through them).
+    """
+    t, _ = _to_tensor(projections, "projections")
+    t = t.to(dtype=like.dtype, device=like.device)
+    if t.ndim != 2 or t.shape[0] != d or t.shape[1] == 0:
+        raise ValueError(f"projections must have shape (d, L) = ({d}, L) with L >= 1, "
+                         f"got {_describe(t)}")
+    _check_finite(t, "projections")
+    err = (t.detach().norm(dim=0) - 1).abs().max().item()
+    if err > _tolerance(t.dtype):
+        raise ValueError(f"projections must have unit-norm columns, got a column norm off by "
+                         f"{err:.3g}")
+    return t
+
+
+def check_locations(loc: object, d: int, like: torch.Tensor, name: str = "loc") -> torch.Tensor:
+    """Locations on the sphere: shape (d,) or (k, d), finite, unit rows."""
+    t, _ = _to_tensor(loc, name)
+    t = t.to(dtype=like.dtype, device=like.device)
+    if t.ndim not in (1, 2) or t.shape[-1] != d or t.numel() == 0:
+        raise ValueError(f"{name} must have shape ({d},) or (k, {d}), got {_describe(t)}")
+    _check_finite(t, name)
+    err = (t.detach().norm(dim=-1) - 1).abs().max().item()
+    if err > _tolerance(t.dtype):
+        raise ValueError(f"{name} must have unit norm, got a norm off by {err:.3g}")
+    return t
+
+
+def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
+    """A ``torch.Generator`` on ``device`` from ``seed``.
+
+    ``None`` draws a fresh seed from torch's global generator (so ``torch.manual_seed`` makes
+    the call reproducible); an int seeds a new generator (same int, same draws); a generator is
+    used as it is, and must live on ``device``'s type.
+    """
+    device = torch.device(device)
+    if isinstance(seed, torch.Generator):
+        if seed.device.type != device.type:
+            raise ValueError(f"seed must be a generator on {device.type}, "
+                             f"got one on {seed.device}")
+        return seed
+    if seed is None:
+        seed = int(torch.randint(0, 2**62, (1,)).item())
+    elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be None, an int or a torch.Generator, got {_describe(seed)}")
+    elif seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return torch.Generator(device=device).manual_seed(int(seed))
