@@ -1,0 +1,118 @@
+r"""Finite mixture of von Mises-Fisher distributions on S^{d-1}, reparameterised in the locations.
+
+.. math:: p(x) = \sum_{i=1}^k w_i\, C_d(\kappa_i) \exp(\kappa_i \mu_i^T x).
+
+A draw picks a component ``i ~ Categorical(w)`` and then ``x ~ vMF(mu_i, kappa_i)``; the second
+step is reparameterised in ``mu_i``, so ``rsample`` carries gradients to ``locs`` (not to the
+discrete choice nor to the weights). This is the slicing distribution of MSSFG (Nguyen et al.,
+ICLR 2021) with uniform weights.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch.distributions import Distribution, constraints
+from torch.types import _size
+
+from samplers.constraints import as_float_tensor, check_concentration, check_loc, unit_vector
+from samplers.sphere import householder_place, tangent_uniform
+from samplers.von_mises_fisher import log_normalizer, mean_resultant_length, sample_vmf_t
+
+
+class MixtureVonMisesFisher(Distribution):
+    r"""Mixture of ``k`` von Mises-Fisher components on S^{d-1} (batch shape ``()``).
+
+    Parameters
+    ----------
+    locs : torch.Tensor, shape (k, d)
+        Unit mean directions of the components.
+    concentrations : float or torch.Tensor, shape () or (k,)
+        kappa_i >= 0.
+    weights : torch.Tensor, shape (k,), optional
+        Non-negative, summing to 1 (tolerance 1e-6); uniform when None.
+    validate_args : bool, optional
+        As in torch.distributions (default on).
+    """
+
+    arg_constraints: ClassVar[dict] = {
+        "locs": unit_vector,
+        "concentrations": constraints.nonnegative,
+        "weights": constraints.simplex,
+    }
+    support = unit_vector
+    has_rsample = True
+
+    def __init__(self, locs, concentrations, weights=None, validate_args: bool | None = None):
+        validate = Distribution._validate_args if validate_args is None else validate_args
+        locs = as_float_tensor(locs, "locs")
+        if locs.ndim != 2:
+            raise ValueError(f"locs must have shape (k, d), got shape {tuple(locs.shape)}")
+        k, d = locs.shape
+        if k < 1 or d < 2:
+            raise ValueError(f"locs must have shape (k, d) with k >= 1 and d >= 2, got {(k, d)}")
+        kappa = as_float_tensor(concentrations, "concentrations", like=locs)
+        if kappa.shape not in ((), (k,)):
+            raise ValueError(
+                f"concentrations must be a scalar or have shape ({k},), got {tuple(kappa.shape)}"
+            )
+        if weights is None:
+            w = torch.full((k,), 1.0 / k, dtype=locs.dtype, device=locs.device)
+        else:
+            w = as_float_tensor(weights, "weights", like=locs)
+            if w.shape != (k,):
+                raise ValueError(f"weights must have shape ({k},), got {tuple(w.shape)}")
+        if validate:
+            check_loc(locs, "locs")
+            check_concentration(kappa, "concentrations")
+            if not torch.isfinite(w).all() or (w < 0).any() or abs(w.sum().item() - 1) > 1e-6:
+                raise ValueError(
+                    f"weights must be finite, >= 0 and sum to 1 (tolerance 1e-6), got weights={w}"
+                )
+        self.locs = locs
+        self.concentrations = kappa.expand(k)
+        self.weights = w
+        self.dim = d
+        super().__init__(torch.Size(), torch.Size((d,)), validate_args=validate_args)
+
+    @property
+    def n_components(self) -> int:
+        return self.locs.shape[0]
+
+    def rsample_with_components(
+        self, sample_shape: _size = (), generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw points and return ``(x, component)``; ``x`` differentiable in ``locs``."""
+        shape = torch.Size(sample_shape)
+        n = shape.numel()
+        comp = torch.multinomial(self.weights.detach(), n, replacement=True, generator=generator)
+        omt, opt = sample_vmf_t(self.concentrations[comp], self.dim, generator)
+        v = tangent_uniform(torch.Size((n,)), self.dim, generator, self.locs)
+        x = householder_place(1 - omt, torch.sqrt(omt * opt), v, self.locs[comp])
+        return x.reshape((*shape, self.dim)), comp.reshape(shape)
+
+    def rsample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
+        """Draw ``sample_shape + (d,)`` points, differentiable in ``locs``."""
+        return self.rsample_with_components(sample_shape, generator)[0]
+
+    def sample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
+        """As :meth:`rsample`, without gradients."""
+        with torch.no_grad():
+            return self.rsample(sample_shape, generator)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        """``logsumexp_i (log w_i + log C_d(kappa_i) + kappa_i mu_i^T x)``."""
+        if self._validate_args:
+            self._validate_sample(value)
+        comp = (
+            torch.log(self.weights)
+            + log_normalizer(self.concentrations, self.dim)
+            + self.concentrations * (value.unsqueeze(-2) * self.locs).sum(-1)
+        )
+        return torch.logsumexp(comp, dim=-1)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        a = mean_resultant_length(self.concentrations, self.dim)
+        return ((self.weights * a).unsqueeze(-1) * self.locs).sum(0)

@@ -1,0 +1,108 @@
+"""Uniform points on S^{d-1}, Beta draws with a generator, and the Householder map e1 -> loc.
+
+Every sampler on the sphere here writes a point as ``x = t loc + sqrt(1 - t^2) v`` with
+``t = loc^T x`` drawn from its exact marginal law and ``v`` uniform on the unit sphere of the
+hyperplane orthogonal to ``loc``; ``v`` is drawn orthogonal to e1 and carried to ``loc`` by a
+Householder reflection, which costs O(d) per point and never forms a d x d matrix.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from samplers.constraints import check_dimension
+
+
+def uniform_sphere(
+    n: int,
+    d: int,
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    r"""Draw ``n`` points uniformly on the unit sphere :math:`S^{d-1} \subset \mathbb{R}^d`.
+
+    A standard Gaussian vector divided by its norm is uniform on the sphere (Muller 1959).
+
+    Parameters
+    ----------
+    n : int
+        Number of points, ``n >= 1``.
+    d : int
+        Ambient dimension, ``d >= 2``.
+    generator : torch.Generator, optional
+        Source of randomness; its device is used when ``device`` is None.
+    dtype, device : optional
+        Of the result (default: torch's default dtype, the generator's device or CPU).
+
+    Returns
+    -------
+    torch.Tensor, shape (n, d)
+        Rows of unit norm.
+    """
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an int, got n={n!r}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got n={n}")
+    check_dimension(d)
+    if device is None and generator is not None:
+        device = generator.device
+    z = torch.randn(n, d, generator=generator, dtype=dtype, device=device)
+    return z / torch.linalg.vector_norm(z, dim=-1, keepdim=True)
+
+
+def beta_pair(
+    a: torch.Tensor, b: torch.Tensor, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw ``B ~ Beta(a, b)`` elementwise and return ``(B, 1 - B)``, both without cancellation.
+
+    ``B = G_a / (G_a + G_b)`` with independent standard Gamma draws; the complement is
+    ``G_b / (G_a + G_b)``, so both stay accurate when one of them is tiny (very large kappa).
+    Reparameterised in ``a`` and ``b`` through torch's implicit Gamma gradient.
+    """
+    ga = torch._standard_gamma(a, generator=generator)
+    gb = torch._standard_gamma(b, generator=generator)
+    total = ga + gb
+    return ga / total, gb / total
+
+
+def tangent_uniform(
+    shape: torch.Size, d: int, generator: torch.Generator | None, like: torch.Tensor
+) -> torch.Tensor:
+    """``shape + (d - 1,)`` points uniform on S^{d-2}: the tangent part orthogonal to e1."""
+    v = torch.randn((*shape, d - 1), generator=generator, dtype=like.dtype, device=like.device)
+    return v / torch.linalg.vector_norm(v, dim=-1, keepdim=True)
+
+
+def householder_place(
+    t: torch.Tensor, s: torch.Tensor, v: torch.Tensor, loc: torch.Tensor
+) -> torch.Tensor:
+    r"""Return ``Q (t e1 + s [0, v])`` for an orthogonal ``Q`` with ``Q e1 = loc``.
+
+    ``Q = sigma (I - 2 u u^T)`` with ``u`` proportional to ``e1 - sigma loc`` and
+    ``sigma = -1`` when ``loc_1 > 0``, ``+1`` otherwise. The sign choice keeps
+    ``||e1 - sigma loc||^2 = 2 (1 + |loc_1|) >= 2``, so the reflection is well conditioned at
+    and near ``loc = +e1`` and ``loc = -e1`` (where ``u = e1 - loc`` alone is 0/0). Expanded,
+
+    .. math:: Q x = (t - \sigma k)\, loc + k\, e_1 + \sigma s [0, v],
+              \qquad k = \frac{s\, (loc_{2:} \cdot v)}{1 + |loc_1|},
+
+    O(d) per point and differentiable in ``loc`` (the map is the reparameterisation).
+
+    Parameters
+    ----------
+    t, s : torch.Tensor, shape S
+        Component along ``loc`` and the tangent scale ``sqrt(1 - t^2)`` (given separately so
+        that it is accurate when ``t`` is close to +-1).
+    v : torch.Tensor, shape S + (d - 1,)
+        Unit tangent directions orthogonal to e1 (their e1 coordinate, 0, is omitted).
+    loc : torch.Tensor, shape broadcastable to S + (d,)
+        Unit vectors.
+    """
+    l1 = loc[..., 0]
+    sigma = torch.where(l1 > 0, -1.0, 1.0).to(loc.dtype)
+    k = s * (loc[..., 1:] * v).sum(-1) / (1 + l1.abs())
+    out = (t - sigma * k).unsqueeze(-1) * loc
+    shift = torch.cat([k.unsqueeze(-1), (sigma * s).unsqueeze(-1) * v], dim=-1)
+    return out + shift

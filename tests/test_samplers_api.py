@@ -1,0 +1,69 @@
+"""API of the samplers: shapes, dtypes, reproducibility, gradients to the location."""
+
+import pytest
+import torch
+
+from samplers import MixtureVonMisesFisher, PowerSpherical, VonMisesFisher, uniform_sphere
+
+DISTRIBUTIONS = (VonMisesFisher, PowerSpherical)
+
+
+def _unit(*shape, dtype=torch.float64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(*shape, generator=g, dtype=dtype)
+    return x / x.norm(dim=-1, keepdim=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_uniform_sphere_shape_dtype_norm_and_seed(dtype):
+    g = torch.Generator().manual_seed(1)
+    x = uniform_sphere(50, 7, generator=g, dtype=dtype)
+    assert x.shape == (50, 7) and x.dtype == dtype
+    torch.testing.assert_close(x.norm(dim=-1), torch.ones(50, dtype=dtype))
+    y = uniform_sphere(50, 7, generator=torch.Generator().manual_seed(1), dtype=dtype)
+    assert torch.equal(x, y)
+
+
+@pytest.mark.parametrize("cls", DISTRIBUTIONS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_batch_shapes_dtype_and_unit_norm(cls, dtype):
+    loc = _unit(3, 4, dtype=dtype)
+    kappa = torch.tensor([0.0, 1.0, 1e4], dtype=dtype)[:, None].expand(3, 4)
+    dist = cls(loc.unsqueeze(1).expand(3, 4, 4), kappa)
+    assert dist.batch_shape == (3, 4) and dist.event_shape == (4,)
+    x = dist.sample((5, 2), generator=torch.Generator().manual_seed(0))
+    assert x.shape == (5, 2, 3, 4, 4) and x.dtype == dtype
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    assert (x.norm(dim=-1) - 1).abs().max() < tol
+    assert dist.log_prob(x).shape == (5, 2, 3, 4)
+    assert dist.mean.shape == (3, 4, 4) and dist.entropy().shape == (3, 4)
+
+
+@pytest.mark.parametrize("cls", DISTRIBUTIONS)
+def test_generator_makes_draws_reproducible(cls):
+    dist = cls(_unit(6), 3.0)
+    a = dist.sample((100,), generator=torch.Generator().manual_seed(5))
+    b = dist.sample((100,), generator=torch.Generator().manual_seed(5))
+    c = dist.sample((100,), generator=torch.Generator().manual_seed(6))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+@pytest.mark.parametrize("cls", DISTRIBUTIONS)
+def test_rsample_tracks_gradients_and_sample_does_not(cls):
+    loc = _unit(5).requires_grad_()
+    dist = cls(loc, 4.0)
+    x = dist.rsample((10,), generator=torch.Generator().manual_seed(0))
+    assert x.requires_grad
+    x[:, 0].sum().backward()
+    assert loc.grad is not None and torch.isfinite(loc.grad).all() and loc.grad.abs().sum() > 0
+    assert not dist.sample((10,)).requires_grad
+
+
+def test_mixture_rsample_tracks_gradients_to_locs():
+    locs = _unit(3, 5).requires_grad_()
+    mix = MixtureVonMisesFisher(locs, torch.tensor([1.0, 10.0, 100.0], dtype=torch.float64))
+    x = mix.rsample((200,), generator=torch.Generator().manual_seed(0))
+    assert x.shape == (200, 5)
+    x[:, 1].sum().backward()
+    assert torch.isfinite(locs.grad).all() and (locs.grad.abs().sum(-1) > 0).all()
+    assert mix.log_prob(x.detach()).shape == (200,)
