@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-__all__ = ["AscentResult", "normalize_rows", "sphere_ascent"]
+__all__ = ["AscentResult", "maximise_direction", "normalize_rows", "sphere_ascent"]
 
 
 @dataclass
@@ -114,3 +114,17 @@ def sphere_ascent(objective: Callable[[torch.Tensor], torch.Tensor], start: torc
         else:
             grad = new_grad
     return AscentResult(best.detach(), best_value, start_value, history)
+
+
+def maximise_direction(per_slice: Callable[[torch.Tensor], torch.Tensor],
+                       candidates: torch.Tensor, n_iter: int, lr: float) -> AscentResult:
+    """The direction maximising ``per_slice``: the best column of ``candidates`` (d, L), then
+    :func:`sphere_ascent` (with backtracking) from it.
+
+    ``per_slice(projections (d, L')) -> (L',)`` must use detached data. The result is never
+    below the best candidate, so max-SW / max-SFG are never below POT's
+    ``max_sliced_wasserstein_distance`` on the same directions.
+    """
+    with torch.no_grad():
+        start = candidates[:, torch.argmax(per_slice(candidates.detach()))]
+    return sphere_ascent(lambda theta: per_slice(theta[:, None])[0], start, n_iter, lr)

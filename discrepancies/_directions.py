@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["random_projections"]
+from ._inputs import check_n_projections, check_projections, make_generator
+
+__all__ = ["random_projections", "resolve_projections"]
 
 
 def random_projections(d: int, n_projections: int, generator: torch.Generator,
@@ -20,3 +22,15 @@ def random_projections(d: int, n_projections: int, generator: torch.Generator,
     """
     g = torch.randn(n_projections, d, generator=generator, dtype=dtype, device=device)
     return (g / g.norm(dim=1, keepdim=True)).T
+
+
+def resolve_projections(projections: object, n_projections: object, seed: object,
+                        like: torch.Tensor) -> torch.Tensor:
+    """The (d, L) directions of a call: ``projections`` checked when given (no draw), else
+    ``n_projections`` uniform directions from ``seed``, with the dtype and device of ``like``."""
+    L = check_n_projections(n_projections)
+    d = like.shape[1]
+    if projections is not None:
+        return check_projections(projections, d, like)
+    generator = make_generator(seed, like.device)
+    return random_projections(d, L, generator, like.dtype, like.device)

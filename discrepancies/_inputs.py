@@ -27,7 +27,9 @@ __all__ = [
     "check_positive_int",
     "check_projections",
     "check_weights",
+    "finish",
     "make_generator",
+    "pth_root",
     "to_output",
 ]
 
@@ -265,3 +267,25 @@ def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
     elif seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     return torch.Generator(device=device).manual_seed(int(seed))
+
+
+def finish(value: torch.Tensor, numpy_out: bool, log: bool,
+           entries: dict[str, torch.Tensor]) -> object:
+    """The public return convention: the value (tensor or NumPy float64), and with ``log=True``
+    a pair ``(value, log)`` whose tensors are detached (NumPy arrays for NumPy inputs)."""
+    out = to_output(value, numpy_out)
+    if not log:
+        return out
+    record = {k: (v.detach().cpu().numpy() if numpy_out else v.detach())
+              for k, v in entries.items()}
+    return out, record
+
+
+def pth_root(value: torch.Tensor, p: float) -> torch.Tensor:
+    """``value ** (1/p)`` with a zero (sub)gradient at 0 instead of NaN (p > 1 has an infinite
+    derivative there, and D(X, X) = 0 is a normal input)."""
+    if p == 1:
+        return value
+    positive = value > 0
+    safe = torch.where(positive, value, torch.ones_like(value))
+    return torch.where(positive, safe ** (1.0 / p), torch.zeros_like(value))

@@ -1,0 +1,135 @@
+"""Sliced Wasserstein (SW) and max-sliced Wasserstein (max-SW) distances."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ._ascent import maximise_direction
+from ._directions import resolve_projections
+from ._inputs import (
+    as_point_clouds,
+    check_lr,
+    check_n_iter,
+    check_p,
+    check_weights,
+    finish,
+    pth_root,
+)
+from ._slices import wp_per_slice
+
+__all__ = ["max_sw", "sw"]
+
+Result = torch.Tensor | np.float64 | tuple[torch.Tensor | np.float64, dict]
+
+
+def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projections: int = 100,
+       p: float = 2, projections: torch.Tensor | np.ndarray | None = None,
+       seed: int | torch.Generator | None = None, log: bool = False,
+       a: torch.Tensor | np.ndarray | None = None,
+       b: torch.Tensor | np.ndarray | None = None) -> Result:
+    r"""Sliced Wasserstein distance, Monte Carlo estimate over uniform directions.
+
+    .. math::
+        SW_p(\mu, \nu) = \Big(\mathbb{E}_{\theta \sim \mathcal{U}(S^{d-1})}
+        W_p^p(\theta_\# \mu, \theta_\# \nu)\Big)^{1/p}
+        \approx \Big(\frac1L \sum_{l=1}^L W_p^p(\theta_{l\#} \mu, \theta_{l\#} \nu)\Big)^{1/p}
+
+    with :math:`\mu = \sum_i a_i \delta_{x_i}`, :math:`\nu = \sum_j b_j \delta_{y_j}`.
+    Same convention as POT's ``ot.sliced_wasserstein_distance`` (p-th root, mean over samples
+    and directions); on the same ``projections`` the two agree to rounding.
+
+    Parameters
+    ----------
+    X : torch.Tensor or numpy.ndarray, shape (n, d)
+    Y : torch.Tensor or numpy.ndarray, shape (m, d)
+    n_projections : int, default 100
+        Number L of random directions (ignored when ``projections`` is given). The Monte Carlo
+        standard error decreases as L^(-1/2); 100 keeps it to a few percent on typical data
+        (checked in ``sliced-bench validate``).
+    p : float >= 1, default 2
+    projections : (d, L) tensor or array, optional
+        Unit directions as columns; when given, nothing is drawn.
+    seed : None, int or torch.Generator
+        The same int gives the same directions.
+    log : bool
+        Also return ``{"projections": (d, L), "per_slice": (L,) W_p^p per direction}``.
+    a, b : shapes (n,) and (m,), optional
+        Non-negative weights summing to one; uniform when None.
+
+    Returns
+    -------
+    0-d tensor (same dtype and device as X, differentiable in X and Y), or a NumPy float64
+    scalar for NumPy inputs; ``(value, log)`` when ``log=True``.
+
+    References
+    ----------
+    N. Bonneel, J. Rabin, G. Peyre, H. Pfister. "Sliced and Radon Wasserstein barycenters of
+    measures", Journal of Mathematical Imaging and Vision, 2015.
+    """
+    X, Y, numpy_out = as_point_clouds(X, Y)
+    p = check_p(p)
+    a, b = check_weights(a, X.shape[0], "a", X), check_weights(b, Y.shape[0], "b", Y)
+    P = resolve_projections(projections, n_projections, seed, X)
+    per_slice = wp_per_slice(X, Y, P, p, a, b)
+    value = pth_root(per_slice.mean(), p)
+    return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})
+
+
+def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
+           n_projections: int = 100, p: float = 2,
+           projections: torch.Tensor | np.ndarray | None = None,
+           seed: int | torch.Generator | None = None, log: bool = False,
+           a: torch.Tensor | np.ndarray | None = None, b: torch.Tensor | np.ndarray | None = None,
+           n_iter: int = 100, lr: float = 0.5) -> Result:
+    r"""Max-sliced Wasserstein distance: the largest 1-D Wasserstein distance over directions.
+
+    .. math:: \max\text{-}SW_p(\mu, \nu) = \max_{\theta \in S^{d-1}}
+              W_p(\theta_\# \mu, \theta_\# \nu)
+
+    Starts from the best of ``n_projections`` random directions (or of the columns of
+    ``projections``), then runs ``n_iter`` steps of projected gradient ascent on the sphere
+    with backtracking (see :mod:`discrepancies._ascent`) on detached data, and keeps the best
+    direction. The value is recomputed there with gradients to X and Y (envelope theorem). It
+    is never below POT's ``ot.max_sliced_wasserstein_distance`` on the same directions (which
+    only maximises over them) and never above the exact W_p between mu and nu.
+
+    Parameters
+    ----------
+    X, Y, p, projections, seed, a, b
+        As in :func:`sw`.
+    n_projections : int, default 100
+        Random starting candidates.
+    n_iter : int >= 0, default 100
+        Ascent steps (each one forward and one backward pass on a single direction).
+    lr : float > 0, default 0.5
+        First step in the tangent space (a turn of ``atan(lr)`` radians); it grows by 1.5 after
+        an improving step and halves after a failed one. The defaults reach the best of 10^4
+        random directions in low dimension (checked in ``sliced-bench validate``).
+    log : bool
+        Also return ``{"projections": (d, 1), "per_slice": (1,) W_p^p, "direction": (d,),
+        "history": list of W_p^p along the ascent}``.
+
+    Returns
+    -------
+    As in :func:`sw`.
+
+    References
+    ----------
+    I. Deshpande, Y.-T. Hu, R. Sun, A. Pyrros, N. Siddiqui, S. Koyejo, Z. Zhao, D. Forsyth,
+    A. Schwing. "Max-Sliced Wasserstein Distance and its use for GANs", CVPR 2019.
+    """
+    X, Y, numpy_out = as_point_clouds(X, Y)
+    p = check_p(p)
+    n_iter, lr = check_n_iter(n_iter), check_lr(lr)
+    a, b = check_weights(a, X.shape[0], "a", X), check_weights(b, Y.shape[0], "b", Y)
+    candidates = resolve_projections(projections, n_projections, seed, X)
+    Xd, Yd = X.detach(), Y.detach()
+    result = maximise_direction(lambda P: wp_per_slice(Xd, Yd, P, p, a, b), candidates,
+                                n_iter, lr)
+    direction = result.point.to(X.dtype)
+    per_slice = wp_per_slice(X, Y, direction[:, None], p, a, b)
+    value = pth_root(per_slice[0], p)
+    return finish(value, numpy_out, log, {
+        "projections": direction[:, None], "per_slice": per_slice, "direction": direction,
+        "history": torch.tensor(result.history)})
