@@ -1,12 +1,14 @@
 """Random directions for the sliced discrepancies: the one place that draws them.
 
 Every discrepancy that needs uniform directions on S^{d-1} calls :func:`random_projections`,
-so switching the draw to :func:`samplers.uniform_sphere` happens here and only here.
+which delegates to :func:`samplers.uniform_sphere`.
 """
 
 from __future__ import annotations
 
 import torch
+
+from samplers import uniform_sphere
 
 from ._inputs import check_n_projections, check_projections, make_generator
 
@@ -15,13 +17,9 @@ __all__ = ["random_projections", "resolve_projections"]
 
 def random_projections(d: int, n_projections: int, generator: torch.Generator,
                        dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """``n_projections`` directions i.i.d. uniform on S^{d-1}, as the columns of a (d, L) tensor.
-
-    Normalised standard Gaussian vectors (the rotation-invariant construction of the uniform
-    law); the same generator state gives the same directions.
-    """
-    g = torch.randn(n_projections, d, generator=generator, dtype=dtype, device=device)
-    return (g / g.norm(dim=1, keepdim=True)).T
+    """``n_projections`` directions i.i.d. uniform on S^{d-1}, as the columns of a (d, L) tensor
+    (POT's layout); the same generator state gives the same directions."""
+    return uniform_sphere(n_projections, d, generator=generator, dtype=dtype, device=device).T
 
 
 def resolve_projections(projections: object, n_projections: object, seed: object,
