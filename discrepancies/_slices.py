@@ -27,7 +27,7 @@ def project(X: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
 
 
 def _argsort_rows(U: torch.Tensor) -> torch.Tensor:
-    if U.device.type == "cpu" and U.dtype in _NUMPY_SORTED:
+    if _numpy_sortable(U):
         return torch.from_numpy(np.argsort(U.detach().numpy(), axis=1))
     return torch.argsort(U, dim=1)
 
@@ -35,11 +35,36 @@ def _argsort_rows(U: torch.Tensor) -> torch.Tensor:
 def sort_rows(U: torch.Tensor) -> torch.Tensor:
     """Each row of ``U`` (L, n) in increasing order; differentiable (the gradient is permuted
     back through the sorting permutation)."""
-    if U.requires_grad and torch.is_grad_enabled():
+    if _needs_grad(U):
         return U.gather(1, _argsort_rows(U))
-    if U.device.type == "cpu" and U.dtype in _NUMPY_SORTED:
+    if _numpy_sortable(U):
         return torch.from_numpy(np.sort(U.detach().numpy(), axis=1))
     return torch.sort(U, dim=1).values
+
+
+def _needs_grad(*tensors: torch.Tensor) -> bool:
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
+def _numpy_sortable(U: torch.Tensor) -> bool:
+    return U.device.type == "cpu" and U.dtype in _NUMPY_SORTED
+
+
+def _sorted_wp_inplace(U: torch.Tensor, V: torch.Tensor, p: float) -> torch.Tensor:
+    """Equal-size W_p^p per row without autograd, overwriting ``U`` and ``V`` (which the caller
+    owns): in-place NumPy sorts and arithmetic, because allocating further (L, n) buffers costs
+    more than the arithmetic at this size. The row means use NumPy's pairwise summation."""
+    u, v = U.numpy(), V.numpy()
+    u.sort(axis=1)
+    v.sort(axis=1)
+    np.subtract(u, v, out=u)
+    if p == 2:
+        np.square(u, out=u)
+    else:
+        np.abs(u, out=u)
+        if p != 1:
+            np.power(u, p, out=u)
+    return torch.from_numpy(u.mean(axis=1))
 
 
 def _abs_pow(x: torch.Tensor, p: float) -> torch.Tensor:
@@ -103,6 +128,8 @@ def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p:
     """
     U, V = project(X, projections), project(Y, projections)
     if a is None and b is None and U.shape[1] == V.shape[1]:
+        if not _needs_grad(U, V) and _numpy_sortable(U):
+            return _sorted_wp_inplace(U, V, p)
         return _abs_pow(sort_rows(U) - sort_rows(V), p).mean(dim=1)
     return _quantile_wp(U, V, a, b, p)
 

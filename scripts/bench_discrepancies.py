@@ -1,0 +1,141 @@
+"""Speed and memory of the discrepancies, as ratios against peers measured in the same run.
+
+    .venv/bin/python scripts/bench_discrepancies.py [--repeats 5] [--quick]
+
+1. SW, n = m = 10^4, d = 100, L = 1000, float64, CPU: ``discrepancies.sw`` (NumPy in, and
+   torch with a backward pass) against POT's ``ot.sliced_wasserstein_distance`` and a plain
+   matmul + ``torch.sort`` implementation, on the same directions. Median of the repeats.
+2. SFG, n = 5000, L = 500: peak resident memory of one forward + backward pass, measured in a
+   fresh subprocess (Linux ``VmHWM`` after resetting it), next to the size of one (L, n) and one (n, n)
+   float64 tensor; and at n = 2500 to show the linear growth.
+3. FG forward + backward with respect to the directions (one ascent step of the spherical
+   family) against the SFG forward pass on the same L.
+The machine may be shared: the ratios, not the seconds, are the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import ot
+import torch
+
+from discrepancies import sfg, sw
+from discrepancies._slices import fg_per_slice
+
+
+def _median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _plain_torch_sw(X: torch.Tensor, Y: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
+    U = torch.sort(X @ P, dim=0).values
+    V = torch.sort(Y @ P, dim=0).values
+    return ((U - V) ** 2).mean() ** 0.5
+
+
+def bench_sw(n: int, d: int, L: int, repeats: int) -> dict:
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((n, d)), rng.standard_normal((n, d)) + 0.5
+    P = rng.standard_normal((d, L))
+    P /= np.linalg.norm(P, axis=0)
+    Xt, Yt, Pt = (torch.from_numpy(a) for a in (X, Y, P))
+
+    def ours_grad():
+        Xg = Xt.clone().requires_grad_(True)
+        sw(Xg, Yt, projections=Pt).backward()
+
+    times = {
+        "pot": _median_time(lambda: ot.sliced_wasserstein_distance(X, Y, projections=P), repeats),
+        "plain_torch_sort": _median_time(lambda: _plain_torch_sw(Xt, Yt, Pt), repeats),
+        "ours_numpy": _median_time(lambda: sw(X, Y, projections=P), repeats),
+        "ours_torch_forward_backward": _median_time(ours_grad, repeats),
+    }
+    ref = ot.sliced_wasserstein_distance(X, Y, projections=P)
+    return {"n": n, "d": d, "L": L, "seconds": times,
+            "speedup_vs_pot": times["pot"] / times["ours_numpy"],
+            "speedup_vs_pot_with_backward": times["pot"] / times["ours_torch_forward_backward"],
+            "relative_difference_vs_pot": abs(sw(X, Y, projections=P) - ref) / ref}
+
+
+_MEMORY_CHILD = """
+import re, sys, torch
+from discrepancies._slices import fg_per_slice
+def status_kb(key):
+    return int(re.search(key + r":\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
+n, d, L = (int(a) for a in sys.argv[1:4])
+g = torch.Generator().manual_seed(0)
+X = torch.randn(n, d, generator=g, dtype=torch.float64, requires_grad=True)
+Y = torch.randn(n, d, generator=g, dtype=torch.float64)
+P = torch.randn(d, L, generator=g, dtype=torch.float64)
+P = (P / P.norm(dim=0)).requires_grad_(True)
+before = status_kb("VmRSS")
+open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to the current RSS
+fg_per_slice(X, Y, P, 0.1, 2.0).mean().backward()
+print((status_kb("VmHWM") - before) * 1024)
+"""
+
+
+def bench_sfg_memory(n: int, d: int, L: int) -> dict:
+    def peak(n_points: int) -> int:
+        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(n_points), str(d), str(L)],
+                             capture_output=True, text=True, check=True)
+        return int(out.stdout.strip())
+
+    full, half = peak(n), peak(n // 2)
+    return {"n": n, "d": d, "L": L, "peak_bytes": full, "peak_bytes_half_n": half,
+            "peak_over_nL_float64": full / (8 * n * L),
+            "one_nxn_float64_bytes": 8 * n * n, "growth_n_to_2n": full / max(half, 1)}
+
+
+def bench_fg_step(n: int, d: int, L: int, repeats: int) -> dict:
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(n, d, generator=g, dtype=torch.float64)
+    Y = torch.randn(n, d, generator=g, dtype=torch.float64) + 0.5
+    P = torch.randn(d, L, generator=g, dtype=torch.float64)
+    P /= P.norm(dim=0)
+
+    def step():
+        Pg = P.clone().requires_grad_(True)
+        fg_per_slice(X, Y, Pg, 0.1, 2.0).mean().backward()
+
+    def value_with_grad_to_x():
+        sfg(X.clone().requires_grad_(True), Y, projections=P).backward()
+
+    times = {"sfg_forward": _median_time(lambda: sfg(X, Y, projections=P), repeats),
+             "sfg_forward_backward_x": _median_time(value_with_grad_to_x, repeats),
+             "fg_step_forward_backward_projections": _median_time(step, repeats)}
+    return {"n": n, "d": d, "L": L, "seconds": times,
+            "step_over_sfg_forward": times["fg_step_forward_backward_projections"]
+            / times["sfg_forward"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    report = {
+        "torch_threads": torch.get_num_threads(), "numpy": np.__version__,
+        "torch": torch.__version__, "pot": ot.__version__,
+        "sw": bench_sw(10_000 // scale, 100, 1000 // scale, args.repeats),
+        "sfg_memory": bench_sfg_memory(5000 // scale, 100, 500 // scale),
+        "fg_step": bench_fg_step(5000 // scale, 100, 500 // scale, args.repeats),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
