@@ -18,6 +18,7 @@ __all__ = [
     "as_point_clouds",
     "check_beta",
     "check_equal_size",
+    "check_finite",
     "check_kappa",
     "check_locations",
     "check_lr",
@@ -27,14 +28,16 @@ __all__ = [
     "check_positive_int",
     "check_projections",
     "check_weights",
+    "describe",
     "finish",
     "make_generator",
     "pth_root",
     "to_output",
+    "to_tensor",
 ]
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
     """A short repr for error messages (arrays are summarised by shape and dtype)."""
     if isinstance(value, torch.Tensor):
         return f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
@@ -49,28 +52,28 @@ def _tolerance(dtype: torch.dtype) -> float:
     return min(max(1e-6, 1e3 * torch.finfo(dtype).eps), 1e-2)
 
 
-def _to_tensor(value: object, name: str) -> tuple[torch.Tensor, bool]:
+def to_tensor(value: object, name: str) -> tuple[torch.Tensor, bool]:
     """``value`` as a floating tensor, and whether it came in as NumPy (or another array-like)."""
     if isinstance(value, torch.Tensor):
         if not (value.is_floating_point()):
-            raise TypeError(f"{name} must be a floating-point tensor, got {_describe(value)}")
+            raise TypeError(f"{name} must be a floating-point tensor, got {describe(value)}")
         return value, False
     if isinstance(value, str | bytes) or value is None:
-        raise TypeError(f"{name} must be a torch tensor or a NumPy array, got {_describe(value)}")
+        raise TypeError(f"{name} must be a torch tensor or a NumPy array, got {describe(value)}")
     try:
         array = np.asarray(value)
     except Exception as err:  # ragged lists and objects NumPy cannot read
         raise TypeError(f"{name} must be a torch tensor or a NumPy array, "
-                        f"got {_describe(value)}") from err
+                        f"got {describe(value)}") from err
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got {_describe(array)}")
+        raise TypeError(f"{name} must hold real numbers, got {describe(array)}")
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64)), True
 
 
-def _check_finite(t: torch.Tensor, name: str) -> None:
+def check_finite(t: torch.Tensor, name: str) -> None:
     if not bool(torch.isfinite(t).all()):
         bad = t[~torch.isfinite(t)].flatten()[0].item()
-        raise ValueError(f"{name} must be finite, got a {bad} in {_describe(t)}")
+        raise ValueError(f"{name} must be finite, got a {bad} in {describe(t)}")
 
 
 def as_point_clouds(X: object, Y: object) -> tuple[torch.Tensor, torch.Tensor, bool]:
@@ -98,8 +101,8 @@ def as_point_clouds(X: object, Y: object) -> tuple[torch.Tensor, torch.Tensor, b
     ValueError
         Not 2-D, empty, different dimensions d, or non-finite values.
     """
-    Xt, x_np = _to_tensor(X, "X")
-    Yt, y_np = _to_tensor(Y, "Y")
+    Xt, x_np = to_tensor(X, "X")
+    Yt, y_np = to_tensor(Y, "Y")
     if x_np and not y_np:
         Xt = Xt.to(dtype=Yt.dtype, device=Yt.device)
     elif y_np and not x_np:
@@ -109,14 +112,14 @@ def as_point_clouds(X: object, Y: object) -> tuple[torch.Tensor, torch.Tensor, b
                         f"Y: {Yt.dtype} on {Yt.device}")
     for t, name in ((Xt, "X"), (Yt, "Y")):
         if t.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (n_samples, d), got {_describe(t)}")
+            raise ValueError(f"{name} must be 2-D (n_samples, d), got {describe(t)}")
         if t.shape[0] == 0 or t.shape[1] == 0:
-            raise ValueError(f"{name} must be non-empty, got {_describe(t)}")
+            raise ValueError(f"{name} must be non-empty, got {describe(t)}")
     if Xt.shape[1] != Yt.shape[1]:
         raise ValueError(f"X and Y must have the same dimension d, got X: {tuple(Xt.shape)}, "
                          f"Y: {tuple(Yt.shape)}")
-    _check_finite(Xt, "X")
-    _check_finite(Yt, "Y")
+    check_finite(Xt, "X")
+    check_finite(Yt, "Y")
     return Xt, Yt, x_np and y_np
 
 
@@ -134,7 +137,7 @@ def check_equal_size(X: torch.Tensor, Y: torch.Tensor) -> None:
 
 def _check_real(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+        raise TypeError(f"{name} must be a real number, got {describe(value)}")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
@@ -176,7 +179,7 @@ def check_lr(lr: object) -> float:
 def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
     """An integer (Python or NumPy, not bool) >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
+        raise TypeError(f"{name} must be an integer, got {describe(value)}")
     value = int(value)
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
@@ -202,11 +205,11 @@ def check_weights(w: object, n: int, name: str, like: torch.Tensor) -> torch.Ten
     """
     if w is None:
         return None
-    t, _ = _to_tensor(w, name)
+    t, _ = to_tensor(w, name)
     t = t.to(dtype=like.dtype, device=like.device)
     if t.ndim != 1 or t.shape[0] != n:
-        raise ValueError(f"{name} must have shape ({n},), got {_describe(t)}")
-    _check_finite(t, name)
+        raise ValueError(f"{name} must have shape ({n},), got {describe(t)}")
+    check_finite(t, name)
     if bool((t < 0).any()):
         raise ValueError(f"{name} must be non-negative, got a minimum of {t.min().item()}")
     total = t.sum().item()
@@ -221,12 +224,12 @@ def check_projections(projections: object, d: int, like: torch.Tensor) -> torch.
     Returned with the dtype and device of ``like``. Gradients through a tensor of directions are
     kept (the spherical family differentiates through them).
     """
-    t, _ = _to_tensor(projections, "projections")
+    t, _ = to_tensor(projections, "projections")
     t = t.to(dtype=like.dtype, device=like.device)
     if t.ndim != 2 or t.shape[0] != d or t.shape[1] == 0:
         raise ValueError(f"projections must have shape (d, L) = ({d}, L) with L >= 1, "
-                         f"got {_describe(t)}")
-    _check_finite(t, "projections")
+                         f"got {describe(t)}")
+    check_finite(t, "projections")
     err = (t.detach().norm(dim=0) - 1).abs().max().item()
     if err > _tolerance(t.dtype):
         raise ValueError(f"projections must have unit-norm columns, got a column norm off by "
@@ -236,11 +239,11 @@ def check_projections(projections: object, d: int, like: torch.Tensor) -> torch.
 
 def check_locations(loc: object, d: int, like: torch.Tensor, name: str = "loc") -> torch.Tensor:
     """Locations on the sphere: shape (d,) or (k, d), finite, unit rows."""
-    t, _ = _to_tensor(loc, name)
+    t, _ = to_tensor(loc, name)
     t = t.to(dtype=like.dtype, device=like.device)
     if t.ndim not in (1, 2) or t.shape[-1] != d or t.numel() == 0:
-        raise ValueError(f"{name} must have shape ({d},) or (k, {d}), got {_describe(t)}")
-    _check_finite(t, name)
+        raise ValueError(f"{name} must have shape ({d},) or (k, {d}), got {describe(t)}")
+    check_finite(t, name)
     err = (t.detach().norm(dim=-1) - 1).abs().max().item()
     if err > _tolerance(t.dtype):
         raise ValueError(f"{name} must have unit norm, got a norm off by {err:.3g}")
@@ -263,7 +266,7 @@ def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())
     elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be None, an int or a torch.Generator, got {_describe(seed)}")
+        raise TypeError(f"seed must be None, an int or a torch.Generator, got {describe(seed)}")
     elif seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     return torch.Generator(device=device).manual_seed(int(seed))

@@ -6,8 +6,8 @@
    torch with a backward pass) against POT's ``ot.sliced_wasserstein_distance`` and a plain
    matmul + ``torch.sort`` implementation, on the same directions. Median of the repeats.
 2. SFG, n = 5000, L = 500: peak resident memory of one forward + backward pass, measured in a
-   fresh subprocess (Linux ``VmHWM`` after resetting it), next to the size of one (L, n) and one (n, n)
-   float64 tensor; and at n = 2500 to show the linear growth.
+   fresh subprocess (Linux ``VmHWM`` after resetting it), next to the size of one (L, n) and
+   one (n, n) float64 tensor; and at n = 2500 to show the linear growth.
 3. FG forward + backward with respect to the directions (one ascent step of the spherical
    family) against the SFG forward pass on the same L.
 The machine may be shared: the ratios, not the seconds, are the result.
