@@ -1,0 +1,73 @@
+"""Shared pieces of the asv suite: devices, thread pinning, cached inputs, CUDA timing.
+
+asv-runner 0.3 runs ``setup`` again before every timed call, so ``setup`` methods only look
+inputs up here: each input is built once per process (``functools.lru_cache``) from a fixed
+seed, so every benchmark and every commit sees the same numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+#: Threads used by torch on CPU. One thread gives the most stable figures on a shared machine;
+#: the speed of a multi-threaded kernel is not what the suite tracks.
+NUM_THREADS = 1
+torch.set_num_threads(NUM_THREADS)
+
+#: ``cpu`` always; ``cuda`` is skipped (asv's NotImplementedError) where there is no GPU.
+DEVICES = ["cpu", "cuda"]
+
+_seed = 0
+
+#: The per-benchmark timeout (seconds) of the heaviest parameter grids.
+LONG_TIMEOUT = 600
+
+
+def seed() -> int:
+    """The base seed of every input and every draw (0 under asv; ``sliced-bench curves --seed``)."""
+    return _seed
+
+
+def set_seed(value: int) -> None:
+    """Set the base seed used from now on (the sweep of ``sliced-bench curves``)."""
+    global _seed
+    _seed = int(value)
+
+
+def require_device(device: str) -> torch.device:
+    """Return ``torch.device(device)``, or raise NotImplementedError (asv: skipped) if absent."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise NotImplementedError(f"device {device!r}: CUDA is not available")
+    return torch.device(device)
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued kernels, so a timed call measures the work, not the launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def generator(device: torch.device, offset: int = 0) -> torch.Generator:
+    """A fresh generator on ``device`` seeded with ``seed() + offset``."""
+    return torch.Generator(device=device).manual_seed(seed() + offset)
+
+
+def unit_vector(d: int, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The location used by every sampler benchmark: (1, ..., 1) / sqrt(d)."""
+    return torch.full((d,), 1.0 / np.sqrt(d), dtype=dtype, device=device)
+
+
+def point_clouds(n: int, d: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two float32 point clouds of shape (n, d): X ~ N(0, I) and Y ~ N(1, 2 I), from ``seed()``."""
+    return _point_clouds(n, d, device, seed())
+
+
+@functools.lru_cache(maxsize=8)
+def _point_clouds(n: int, d: int, device: str, base: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(base + 7919 * n + d)
+    X = torch.randn(n, d, generator=g)
+    Y = 1.0 + 2.0 * torch.randn(n, d, generator=g)
+    return X.to(device), Y.to(device)

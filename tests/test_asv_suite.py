@@ -1,0 +1,182 @@
+"""The asv suite imports, is well formed, runs, and its peers and closed forms are right."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from asv_bench.benchmarks import bench_discrepancies, bench_samplers, common
+from discrepancies import REGISTRY, reference, sfg, sw
+
+ROOT = Path(__file__).resolve().parents[1]
+PREFIXES = ("time_", "peakmem_", "track_", "mem_", "timeraw_")
+
+
+def _benchmark_classes():
+    for module in (bench_samplers, bench_discrepancies):
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and not name.startswith("_") and any(
+                    m.startswith(PREFIXES) for m in dir(cls)):
+                yield cls
+
+
+CLASSES = list(_benchmark_classes())
+
+
+def test_asv_conf_points_at_the_suite_and_pins_torch():
+    text = (ROOT / "asv.conf.json").read_text()
+    # asv.conf.json allows // comments; drop them to read it as JSON
+    conf = json.loads("\n".join(line for line in text.splitlines()
+                                if not line.strip().startswith("//")))
+    assert (ROOT / conf["benchmark_dir"] / "__init__.py").is_file()
+    assert conf["matrix"]["req"]["torch"] == ["2.13.0"]
+    assert conf["matrix"]["req"]["pip+asv_runner"] == ["0.3.2"]
+    assert all("--no-deps" in c or "{wheel_file}" in c for c in conf["install_command"])
+
+
+def test_every_benchmark_is_well_formed():
+    assert len(CLASSES) >= 10
+    for cls in CLASSES:
+        params = getattr(cls, "params", [])
+        assert len(params) == len(cls.param_names), cls
+        for values in params:
+            assert len(values) == len(set(values)) >= 1, cls
+
+
+def _cheapest(cls) -> list[tuple]:
+    """Parameter sets that run every method name of ``cls`` once, at its smallest point."""
+    params = cls.params
+    names = list(cls.param_names)
+    first = [v[0] for v in params]
+    for key in ("method", "sampler"):  # every registry entry, peer and sampler
+        if key in names:
+            i = names.index(key)
+            return [(*first[:i], v, *first[i + 1:]) for v in params[i]]
+    return [tuple(first)]
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_every_benchmark_runs_at_its_cheapest_point(cls, monkeypatch):
+    monkeypatch.setattr(bench_discrepancies, "N_BASE", 32)
+    monkeypatch.setattr(bench_discrepancies, "L_BASE", 8)
+    for combo in _cheapest(cls):
+        bench = cls()
+        bench.setup(*combo)
+        for name in dir(cls):
+            if name.startswith(PREFIXES):
+                value = getattr(bench, name)(*combo)
+                if name.startswith("track_"):
+                    assert np.isfinite(value), (cls, combo)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the skip on a machine with no GPU")
+def test_cuda_is_skipped_not_failed_without_a_gpu():
+    with pytest.raises(NotImplementedError, match="cuda"):
+        bench_samplers.VonMisesFisherSampling().setup("cuda", 100, 2, 1.0)
+    with pytest.raises(NotImplementedError, match="cuda"):
+        bench_discrepancies.DiscrepancyVsN().setup("cuda", "sw", 64)
+
+
+def test_capped_peers_are_skipped():
+    with pytest.raises(NotImplementedError, match="scipy"):
+        bench_samplers.ScipyVonMisesFisherSampling().setup(100, 2 * bench_samplers.SCIPY_MAX_D,
+                                                            10.0)
+    with pytest.raises(NotImplementedError, match="naive"):
+        bench_discrepancies.DiscrepancyVsN().setup("cpu", "naive_sfg", 4096)
+
+
+def test_registry_is_benchmarked_in_full():
+    assert set(REGISTRY) <= set(bench_discrepancies.METHODS)
+    for cls in (bench_discrepancies.DiscrepancyVsN, bench_discrepancies.DiscrepancyVsD,
+                bench_discrepancies.DiscrepancyVsL, bench_discrepancies.DiscrepancyPeakMemory):
+        assert set(REGISTRY) <= set(cls.params[cls.param_names.index("method")])
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.3, 1.0])
+def test_naive_sfg_peer_equals_sfg_and_the_reference(beta):
+    g = torch.Generator().manual_seed(3)
+    X = torch.randn(40, 5, generator=g, dtype=torch.float64)
+    # clustered Y, so that the anti-identity coupling wins on some directions
+    Y = torch.randn(40, 5, generator=g, dtype=torch.float64) * torch.tensor([3.0, 1, 1, 1, 1])
+    theta = torch.randn(5, 16, generator=g, dtype=torch.float64)
+    theta /= theta.norm(dim=0)
+    naive = float(bench_discrepancies.naive_sfg(X, Y, projections=theta, beta=beta))
+    assert naive == pytest.approx(float(sfg(X, Y, projections=theta, beta=beta)), rel=1e-10)
+    oracle = reference.sfg(X.numpy(), Y.numpy(), projections=theta.numpy(), beta=beta)
+    assert naive == pytest.approx(float(oracle), rel=1e-10)
+
+
+def test_naive_sfg_blocks_do_not_change_the_value(monkeypatch):
+    X, Y = common.point_clouds(30, 4, "cpu")
+    full = bench_discrepancies.naive_sfg(X, Y, 20, seed=1)
+    monkeypatch.setattr(bench_discrepancies, "_NAIVE_BLOCK", 30 * 30 * 3)  # 3 slices a block
+    assert float(bench_discrepancies.naive_sfg(X, Y, 20, seed=1)) == pytest.approx(float(full))
+
+
+def test_translate_closed_form_holds_direction_by_direction():
+    """The premise of EstimatorError: for Y = X + m, SW_2^2 on directions P is mean (P^T m)^2."""
+    X, Y, m2 = bench_discrepancies._translate_pair(256, 16, 0)
+    m = (Y - X)[0]
+    assert float(m @ m) == pytest.approx(m2)
+    g = torch.Generator().manual_seed(0)
+    P = torch.randn(16, 7, generator=g, dtype=torch.float64)
+    P /= P.norm(dim=0)
+    assert float(sw(X, Y, projections=P)) ** 2 == pytest.approx(float(((P.T @ m) ** 2).mean()))
+
+
+def test_estimator_error_falls_with_L():
+    bench = bench_discrepancies.EstimatorError()
+    bench.setup("sw", 16)
+    small, large = (bench.track_relative_error("sw", L) for L in (16, 1024))
+    # The Monte-Carlo error falls like 1/sqrt(L): a factor 8 from L = 16 to 1024, in mean
+    # over 10 seeds; 2 leaves room for the spread and still fails if L were ignored.
+    assert large < small / 2
+
+
+def _wood_acceptance_by_simulation(d: int, kappa: float, n: int, seed: int) -> float:
+    """Fraction of accepted proposals in Wood's algorithm, as written in Wood (1994), step 0-3."""
+    rng = np.random.default_rng(seed)
+    m = d - 1
+    b = (-2 * kappa + np.sqrt(4 * kappa**2 + m**2)) / m
+    x0 = (1 - b) / (1 + b)
+    c = kappa * x0 + m * np.log(1 - x0**2)
+    z = rng.beta(m / 2, m / 2, n)
+    w = (1 - (1 + b) * z) / (1 - (1 - b) * z)
+    u = rng.uniform(size=n)
+    return float(np.mean(kappa * w + m * np.log(1 - x0 * w) - c >= np.log(u)))
+
+
+@pytest.mark.parametrize(("d", "kappa"), [(2, 10.0), (16, 10.0), (16, 100.0), (1024, 1e4)])
+def test_acceptance_rate_matches_a_simulation_of_wood(d, kappa):
+    bench = bench_samplers.VonMisesFisherAcceptance()
+    bench.setup(d, kappa)
+    rate = bench.track_acceptance_rate(d, kappa)
+    n = 200_000
+    simulated = _wood_acceptance_by_simulation(d, kappa, n, seed=1)
+    # 5 standard errors of a Bernoulli mean (4 cases: two-sided level well below 1e-4 in all)
+    assert abs(rate - simulated) < 5 * np.sqrt(0.25 / n)
+    assert 0.5 < rate <= 1.0
+
+
+@pytest.mark.parametrize("factor", [0.5, 2.0])
+def test_acceptance_rate_sees_a_wrong_envelope(monkeypatch, factor):
+    """Mutation: with Wood's b scaled, x0 and the bound no longer match, the likelihood ratio
+    exceeds 1 on part of the proposals and the tracked rate leaves [0, 1]."""
+    bench = bench_samplers.VonMisesFisherAcceptance()
+    bench.setup(16, 100.0)
+    assert bench.track_acceptance_rate(16, 100.0) < 1.0
+    right = bench_samplers.vmf_module.wood_envelope
+    monkeypatch.setattr(bench_samplers.vmf_module, "wood_envelope",
+                        lambda k, d: factor * right(k, d))
+    assert bench.track_acceptance_rate(16, 100.0) > 1.0
+
+
+def test_acceptance_rate_is_one_at_kappa_zero():
+    bench = bench_samplers.VonMisesFisherAcceptance()
+    bench.setup(8, 0.0)
+    assert bench.track_acceptance_rate(8, 0.0) == pytest.approx(1.0, abs=1e-12)

@@ -1,0 +1,175 @@
+"""``sliced-bench curves``: the asv result parser, the timing statistics, the figures and CSV."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from asv_bench import curves
+from asv_bench.benchmarks import bench_discrepancies
+from validation.cli import build_parser
+
+COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a",
+           "stats_ci_99_b", "stats_q_25", "stats_q_75", "stats_number", "stats_repeat",
+           "samples", "profile"]
+
+SAMPLING_PARAMS = [["'cpu'", "'cuda'"], ["100", "1000"], ["2", "8", "32"], ["10.0", "10000.0"]]
+SAMPLING_NAMES = ["device", "n", "d", "kappa"]
+
+
+def _sampling_value(cls: str, device: str, n: str, d: str, kappa: str) -> float | None:
+    """A distinct, recognisable time for every combination (None: skipped, as on CUDA here)."""
+    if device == "'cuda'":
+        return None
+    scale = {"VonMisesFisherSampling": 3.0, "PowerSphericalSampling": 1.0}[cls]
+    return scale * 1e-6 * int(n) * int(d) * (2.0 if kappa == "10000.0" else 1.0)
+
+
+def write_asv_results(root: Path, date: int = 1_700_000_000_000, name: str = "abcdef12") -> Path:
+    """A result file in asv 0.6's ``result_columns`` format, with its benchmarks.json."""
+    results = {}
+    index = {}
+    for cls in ("VonMisesFisherSampling", "PowerSphericalSampling"):
+        bench = f"bench_samplers.{cls}.time_rsample"
+        combos = list(itertools.product(*SAMPLING_PARAMS))
+        values = [_sampling_value(cls, *c) for c in combos]
+        q25 = [None if v is None else 0.9 * v for v in values]
+        q75 = [None if v is None else 1.2 * v for v in values]
+        # trailing empty columns are dropped, as asv does
+        results[bench] = [values, SAMPLING_PARAMS, "v1", 0, 1.0, None, None, q25, q75]
+        index[bench] = {"param_names": SAMPLING_NAMES, "type": "time", "unit": "seconds"}
+    methods = ["'sw'", "'pot_sw'"]
+    for cls, axis, grid in (("DiscrepancyVsN", "n", ["64", "256"]),
+                            ("DiscrepancyVsL", "L", ["16", "64"])):
+        bench = f"bench_discrepancies.{cls}.time_discrepancy"
+        params = [["'cpu'"], methods, grid]
+        values = [1e-3 * (i + 1) for i in range(len(methods) * len(grid))]
+        results[bench] = [values, params, "v1", 0, 1.0, None, None, values, values]
+        index[bench] = {"param_names": ["device", "method", axis], "type": "time"}
+    # not a time: must be ignored by the curves
+    results["bench_samplers.VonMisesFisherAcceptance.track_acceptance_rate"] = [
+        [0.7], [["2"], ["10.0"]]]
+    index["bench_samplers.VonMisesFisherAcceptance.track_acceptance_rate"] = {
+        "param_names": ["d", "kappa"], "type": "track"}
+    data = {"commit_hash": name * 5, "env_name": "virtualenv-py3.11-torch2.13.0", "date": date,
+            "params": {}, "python": "3.11", "requirements": {}, "env_vars": {},
+            "result_columns": COLUMNS, "results": results, "durations": {}, "version": 2}
+    machine = root / "vm"
+    machine.mkdir(parents=True, exist_ok=True)
+    path = machine / f"{name}-virtualenv-py3.11-torch2.13.0.json"
+    path.write_text(json.dumps(data))
+    (machine / "machine.json").write_text(json.dumps({"machine": "vm", "version": 1}))
+    (root / "benchmarks.json").write_text(json.dumps({**index, "version": 2}))
+    return path
+
+
+def test_parser_maps_each_value_to_its_parameters(tmp_path):
+    path = write_asv_results(tmp_path)
+    timings = curves.load_asv_results(path)
+    vmf = {t.params: t for t in timings if t.cls == "VonMisesFisherSampling"}
+    # 2 x 3 x 2 CPU combinations; the 12 CUDA ones were None (skipped) and are dropped
+    assert len(vmf) == 12
+    t = vmf[(("device", "cpu"), ("n", 1000), ("d", 32), ("kappa", 10000.0))]
+    assert t.median == pytest.approx(3.0 * 1e-6 * 1000 * 32 * 2.0)
+    assert (t.q25, t.q75) == pytest.approx((0.9 * t.median, 1.2 * t.median))
+    # every combination, not just one: a column-major reading would swap n and d here
+    for (_, (_, n), (_, d), (_, kappa)), t in vmf.items():
+        assert t.median == pytest.approx(3e-6 * n * d * (2.0 if kappa == 1e4 else 1.0))
+    assert not [t for t in timings if "track_" in t.benchmark]
+    disc = {(t.cls, t.param("method"), t.param("n") or t.param("L")): t.median
+            for t in timings if t.cls.startswith("Discrepancy")}
+    assert disc[("DiscrepancyVsN", "pot_sw", 256)] == pytest.approx(4e-3)
+    assert disc[("DiscrepancyVsL", "sw", 64)] == pytest.approx(2e-3)
+
+
+def test_newest_result_file_is_chosen_by_date(tmp_path):
+    old = write_asv_results(tmp_path, date=1_000, name="00000000")
+    new = write_asv_results(tmp_path, date=2_000, name="11111111")
+    assert curves.newest_result_file(tmp_path) == new
+    assert curves.newest_result_file(old) == old
+    with pytest.raises(ValueError, match=r"not an asv 0\.6 result file"):
+        curves.load_asv_results(tmp_path / "vm" / "machine.json")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no asv result file"):
+        curves.newest_result_file(empty)
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def _expect_figures(out: Path, names: tuple[str, ...]) -> None:
+    for name in names:
+        for ext in ("png", "svg"):
+            f = out / f"{name}.{ext}"
+            assert f.is_file() and f.stat().st_size > 1000, f
+
+
+def test_curves_from_asv_writes_figures_and_every_point(tmp_path):
+    write_asv_results(tmp_path / "results")
+    out = tmp_path / "curves"
+    args = build_parser().parse_args(["curves", "--from-asv", str(tmp_path / "results"),
+                                      "--out", str(out)])
+    assert curves.run(args) == 0
+    _expect_figures(out, ("sampling_time_vs_d", "sampling_ratio_vmf_power_spherical",
+                          "discrepancy_time"))
+    rows = _read_csv(out / "curves.csv")
+    by_figure = {}
+    for r in rows:
+        by_figure.setdefault(r["figure"], []).append(r)
+    # n = 1000 only (the largest n): 2 samplers x 3 d x 2 kappa; ratio: 3 d x 2 kappa
+    assert len(by_figure["sampling_time_vs_d"]) == 12
+    assert len(by_figure["discrepancy_time"]) == 8
+    ratios = by_figure["sampling_ratio_vmf_power_spherical"]
+    assert len(ratios) == 6
+    assert all(float(r["y"]) == pytest.approx(3.0) for r in ratios)
+    peer = [r for r in by_figure["discrepancy_time"] if r["series"] == curves.PEERS["pot_sw"]]
+    assert len(peer) == 4
+
+
+def test_curves_reports_a_missing_results_folder(tmp_path, capsys):
+    args = build_parser().parse_args(["curves", "--from-asv", str(tmp_path / "nope"),
+                                      "--out", str(tmp_path / "out")])
+    assert curves.run(args) == 1
+    assert "nope" in capsys.readouterr().out
+
+
+def test_measure_reports_median_and_quartiles(monkeypatch):
+    # A fake clock: the warm-up call lasts 1 s (so one call per sample), then 1, 2, 3, 4, 5 s.
+    durations = iter([1.0, 4.0, 1.0, 5.0, 2.0, 3.0])
+    now = [0.0]
+
+    def fn():
+        now[0] += next(durations)
+
+    monkeypatch.setattr(curves.time, "perf_counter", lambda: now[0])
+    med, q25, q75 = curves.measure(fn, repeat=5, min_time=0.5)
+    assert (med, q25, q75) == (3.0, 2.0, 4.0)
+
+
+def test_tiny_sweep_draws_the_same_figures(tmp_path, monkeypatch):
+    # a small base point keeps the discrepancy axes cheap; the grid is the smallest that
+    # exercises every sampler, every registry entry and every peer
+    monkeypatch.setattr(bench_discrepancies, "N_BASE", 32)
+    monkeypatch.setattr(bench_discrepancies, "L_BASE", 8)
+    grid = curves.SweepGrid(n=20, d=(2, 16), kappa=(10.0,),
+                            axes={"n": (16,), "d": (4,), "L": (8,)}, repeat=1, min_time=0.0)
+    timings = curves.run_sweep(grid, "cpu", seed=1, progress=False)
+    sampling = curves.sampling_points(timings, "cpu")
+    assert {p.series for p in sampling} == {s for s, _ in curves.SAMPLER_SERIES.values()}
+    disc = curves.discrepancy_points(timings, "cpu")
+    methods = set(bench_discrepancies.METHODS)
+    assert {p.series for p in disc} == {curves.PEERS.get(m, m) for m in methods}
+    assert {p.panel for p in disc} == {"n", "d", "L"}
+    points = sampling + curves.ratio_points(sampling) + disc
+    curves.write_csv(points, tmp_path / "curves.csv")
+    curves.draw(points, tmp_path, "cpu", "test sweep")
+    _expect_figures(tmp_path, ("sampling_time_vs_d", "sampling_ratio_vmf_power_spherical",
+                               "discrepancy_time"))
+    assert len(_read_csv(tmp_path / "curves.csv")) == len(points)
