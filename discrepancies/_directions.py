@@ -18,8 +18,14 @@ __all__ = ["random_projections", "resolve_projections"]
 def random_projections(d: int, n_projections: int, generator: torch.Generator,
                        dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """``n_projections`` directions i.i.d. uniform on S^{d-1}, as the columns of a (d, L) tensor
-    (POT's layout); the same generator state gives the same directions."""
-    return uniform_sphere(n_projections, d, generator=generator, dtype=dtype, device=device).T
+    (POT's layout); the same generator state gives the same directions.
+
+    Drawn in float64 (float32 on MPS, which has no float64) and then cast, so that a seed gives
+    the same directions whatever the dtype of the data.
+    """
+    draw_dtype = torch.float32 if torch.device(device).type == "mps" else torch.float64
+    theta = uniform_sphere(n_projections, d, generator=generator, dtype=draw_dtype, device=device)
+    return theta.to(dtype).T
 
 
 def resolve_projections(projections: object, n_projections: object, seed: object,

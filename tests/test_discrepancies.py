@@ -1,0 +1,198 @@
+"""The torch discrepancies against the NumPy reference, their return conventions, properties
+and gradients."""
+
+import numpy as np
+import ot
+import pytest
+import torch
+
+from discrepancies import REGISTRY, max_sfg, max_sw, reference, sfg, sw
+from discrepancies._slices import fg_per_slice, wp_per_slice
+from validation.discrepancy_checks import unit_columns
+
+FNS = {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg}
+
+
+@pytest.fixture
+def clouds():
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((20, 4)), rng.standard_normal((20, 4)) * 1.5 + 0.4
+    return X, Y, unit_columns(rng, 4, 9)
+
+
+def _reference(name, X, Y, P, p):
+    return {"sw": lambda: reference.sw(X, Y, P, p), "max_sw": lambda: reference.max_sw(X, Y, P, p),
+            "sfg": lambda: reference.sfg(X, Y, P, 0.3, p),
+            "max_sfg": lambda: reference.max_sfg(X, Y, P, 0.3, p)}[name]()
+
+
+def _call(name, X, Y, P, p, **kw):
+    extra = {"beta": 0.3} if "sfg" in name else {}
+    if name.startswith("max"):
+        extra["n_iter"] = 0  # only the given directions: comparable with the reference
+    return FNS[name](X, Y, projections=P, p=p, **extra, **kw)
+
+
+@pytest.mark.parametrize("name", FNS)
+@pytest.mark.parametrize("p", [1, 2, 3.5])
+def test_float64_matches_reference(clouds, name, p):
+    X, Y, P = clouds
+    got = _call(name, torch.from_numpy(X), torch.from_numpy(Y), torch.from_numpy(P), p)
+    assert got.dtype == torch.float64 and got.ndim == 0
+    assert got.item() == pytest.approx(_reference(name, X, Y, P, p), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", FNS)
+def test_float32_matches_reference(clouds, name):
+    # n = 20 float32 terms (eps 6e-8) per mean, squared differences in FG: observed errors are
+    # ~1e-7; 1e-5 keeps a margin of 100 and still catches any real bug (O(1) or O(1/n) errors).
+    X, Y, P = clouds
+    t = [torch.from_numpy(a).float() for a in (X, Y, P)]
+    got = _call(name, *t, 2)
+    assert got.dtype == torch.float32
+    assert got.item() == pytest.approx(_reference(name, X, Y, P, 2), rel=1e-5)
+
+
+def test_unequal_sizes_and_weights_match_reference():
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((13, 3)), rng.standard_normal((21, 3)) + 1
+    a, b = rng.dirichlet(np.ones(13)), rng.dirichlet(np.ones(21))
+    P = unit_columns(rng, 3, 5)
+    for p in (1, 2, 3):
+        assert sw(X, Y, projections=P, p=p, a=a, b=b) == pytest.approx(
+            reference.sw(X, Y, P, p, a, b), rel=1e-12)
+        assert sw(X, Y, projections=P, p=p) == pytest.approx(reference.sw(X, Y, P, p), rel=1e-12)
+
+
+def test_numpy_in_numpy_out_and_tensor_in_tensor_out(clouds):
+    X, Y, _ = clouds
+    for name, fn in FNS.items():
+        out = fn(X, Y, seed=0)
+        assert isinstance(out, np.float64), name
+        t = fn(torch.from_numpy(X).float(), torch.from_numpy(Y).float(), seed=0)
+        assert isinstance(t, torch.Tensor) and t.ndim == 0 and t.dtype == torch.float32, name
+        assert t.item() == pytest.approx(out, rel=1e-4), name
+
+
+def test_seed_reproducible_and_changes_draws(clouds):
+    X, Y, _ = clouds
+    for name, fn in FNS.items():
+        assert fn(X, Y, seed=3) == fn(X, Y, seed=3), name
+        g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+        assert fn(X, Y, seed=g1) == fn(X, Y, seed=g2) == fn(X, Y, seed=3), name
+    assert sw(X, Y, seed=3) != sw(X, Y, seed=4)
+    torch.manual_seed(11)
+    first = sw(X, Y)
+    torch.manual_seed(11)
+    assert sw(X, Y) == first
+
+
+def test_log_contents(clouds):
+    X, Y, P = clouds
+    value, log = sw(X, Y, projections=P, log=True)
+    assert np.allclose(log["projections"], P) and log["per_slice"].shape == (9,)
+    assert value == pytest.approx(np.mean(log["per_slice"]) ** 0.5, rel=1e-14)
+    value, log = sfg(torch.from_numpy(X), torch.from_numpy(Y), n_projections=7, log=True)
+    assert log["projections"].shape == (4, 7) and not log["per_slice"].requires_grad
+    assert value.item() == pytest.approx(log["per_slice"].mean().item(), rel=1e-14)
+    for fn in (max_sw, max_sfg):
+        value, log = fn(X, Y, seed=0, log=True)
+        assert log["direction"].shape == (4,) and log["projections"].shape == (4, 1)
+        assert np.linalg.norm(log["direction"]) == pytest.approx(1, abs=1e-12)
+        assert np.all(np.diff(np.maximum.accumulate(log["history"])) >= 0)
+
+
+def test_registry_names_functions():
+    assert {"sw", "max_sw", "sfg", "max_sfg"} <= set(REGISTRY)
+    for name, fn in REGISTRY.items():
+        assert fn.__name__ == name
+
+
+def test_zero_on_identical_inputs_and_symmetric(clouds):
+    X, Y, _ = clouds
+    for name, fn in FNS.items():
+        assert fn(X, X, seed=1) == pytest.approx(0, abs=1e-14), name
+        assert fn(X, Y, seed=1) == pytest.approx(fn(Y, X, seed=1), rel=1e-12), name
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_sfg_beta0_is_sw_power_p(clouds, p):
+    X, Y, _ = clouds
+    assert sfg(X, Y, beta=0, p=p, seed=5) == pytest.approx(sw(X, Y, p=p, seed=5) ** p, rel=1e-12)
+
+
+def test_max_sw_between_pot_max_and_exact_wasserstein(clouds):
+    X, Y, P = clouds
+    exact = ot.emd2([], [], ot.dist(X, Y)) ** 0.5
+    pot = ot.max_sliced_wasserstein_distance(X, Y, projections=P)
+    ours = max_sw(X, Y, projections=P, n_iter=30)
+    assert pot * (1 - 1e-12) <= ours <= exact * (1 + 1e-12)
+    assert ours > pot * 1.001  # the ascent does improve on the 9 given directions
+
+
+def test_max_sfg_not_below_start_and_above_sfg(clouds):
+    X, Y, P = clouds
+    start = reference.max_sfg(X, Y, P, 0.1)
+    assert max_sfg(X, Y, projections=P, n_iter=20) >= start * (1 - 1e-12)
+    assert sfg(X, Y, seed=0) <= max_sfg(X, Y, seed=0)
+
+
+def test_translation_closed_form_for_one_direction():
+    # Y = X + m shifts every sorted projection by theta^T m: W_p(theta) = |theta^T m| exactly.
+    rng = np.random.default_rng(2)
+    X, shift = rng.standard_normal((30, 5)), rng.standard_normal(5)
+    P = unit_columns(rng, 5, 6)
+    per = wp_per_slice(torch.from_numpy(X), torch.from_numpy(X + shift), torch.from_numpy(P), 3)
+    assert np.allclose(per.numpy(), np.abs(P.T @ shift) ** 3, rtol=1e-12)
+
+
+def test_gradcheck_sw_sfg_and_through_projections():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(6, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    Y = torch.randn(6, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    Z = torch.randn(4, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    P = torch.from_numpy(unit_columns(np.random.default_rng(0), 3, 4))
+    a = torch.full((6,), 1 / 6, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x, y: sw(x, y, projections=P, p=3), (X, Y))
+    assert torch.autograd.gradcheck(lambda x, z: sw(x, z, projections=P, a=a), (X, Z))
+    assert torch.autograd.gradcheck(lambda x, y: sfg(x, y, projections=P, beta=0.4), (X, Y))
+    Pg = P.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda q: fg_per_slice(X.detach(), Y.detach(), q, 0.4, 2),
+                                    (Pg,))
+    assert torch.autograd.gradcheck(lambda q: wp_per_slice(X.detach(), Z.detach(), q, 2), (Pg,))
+
+
+def test_gradient_step_decreases_each_discrepancy():
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(30, 4, generator=g, dtype=torch.float64)
+    Y = torch.randn(30, 4, generator=g, dtype=torch.float64) * 2 + 1
+    for name, fn in FNS.items():
+        Xg = X.clone().requires_grad_(True)
+        before = fn(Xg, Y, seed=2)
+        before.backward()
+        after = fn(X - 0.05 * Xg.grad / Xg.grad.norm(), Y, seed=2)
+        assert after < before, name
+
+
+def test_gradient_is_zero_not_nan_at_identical_inputs():
+    X = torch.randn(10, 3, dtype=torch.float64, requires_grad=True)
+    for fn in FNS.values():
+        X.grad = None
+        fn(X, X.detach(), seed=0).backward()
+        assert torch.isfinite(X.grad).all() and X.grad.abs().max() < 1e-12
+
+
+def test_fg_per_slice_never_builds_an_n_by_n_tensor():
+    # n = 30000: an (n, n) float64 tensor would need 7.2 GB; O(n) memory finishes at once.
+    g = torch.Generator().manual_seed(0)
+    X, Y = torch.randn(30_000, 2, generator=g), torch.randn(30_000, 2, generator=g)
+    P = torch.tensor([[1.0], [0.0]])
+    value = fg_per_slice(X, Y, P, 0.5, 2)
+    assert value.shape == (1,) and torch.isfinite(value).all()
+
+
+def test_gradient_free_path_leaves_inputs_untouched(clouds):
+    X, Y, P = clouds
+    Xt, Yt = torch.from_numpy(X.copy()), torch.from_numpy(Y.copy())
+    sw(Xt, Yt, projections=P)
+    assert np.array_equal(Xt.numpy(), X) and np.array_equal(Yt.numpy(), Y)
