@@ -1,0 +1,116 @@
+"""Every bad input of DESIGN.md raises a ValueError/TypeError naming the argument and value."""
+
+import numpy as np
+import pytest
+import torch
+
+from discrepancies import max_sfg, max_sw, sfg, sw
+from discrepancies._inputs import check_kappa, check_locations, make_generator
+
+FNS = {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg}
+RNG = np.random.default_rng(0)
+X, Y = RNG.standard_normal((8, 3)), RNG.standard_normal((8, 3))
+
+
+def _nan_at(a, i, j, value=np.nan):
+    a = a.copy()
+    a[i, j] = value
+    return a
+
+
+CLOUD_CASES = [
+    (RNG.standard_normal(8), Y, ValueError, "X must be 2-D"),
+    (X, RNG.standard_normal((2, 8, 3)), ValueError, "Y must be 2-D"),
+    (X, RNG.standard_normal((8, 4)), ValueError, "same dimension d"),
+    (np.zeros((0, 3)), Y, ValueError, "X must be non-empty"),
+    (X, np.zeros((8, 0)), ValueError, "must be non-empty"),
+    (_nan_at(X, 2, 1), Y, ValueError, "X must be finite, got a nan"),
+    (X, _nan_at(Y, 0, 0, np.inf), ValueError, "Y must be finite, got a inf"),
+    ("abc", Y, TypeError, "X must be a torch tensor or a NumPy array"),
+    (X, np.array([["a"] * 3] * 8), TypeError, "Y must hold real numbers"),
+    (torch.ones(8, 3, dtype=torch.int64), Y, TypeError, "X must be a floating-point tensor"),
+    (torch.ones(8, 3), torch.ones(8, 3, dtype=torch.float64), TypeError, "share dtype"),
+]
+
+
+@pytest.mark.parametrize("name", FNS)
+@pytest.mark.parametrize(("x", "y", "err", "message"), CLOUD_CASES)
+def test_bad_point_clouds(name, x, y, err, message):
+    with pytest.raises(err, match=message):
+        FNS[name](x, y, n_projections=3)
+
+
+@pytest.mark.parametrize("name", ["sfg", "max_sfg"])
+def test_fg_needs_equal_sizes(name):
+    with pytest.raises(ValueError, match="n=8 and m=5"):
+        FNS[name](X, Y[:5])
+
+
+@pytest.mark.parametrize("name", FNS)
+@pytest.mark.parametrize(("kwargs", "err", "message"), [
+    ({"p": 0.5}, ValueError, "p must be >= 1, got 0.5"),
+    ({"p": float("nan")}, ValueError, "p must be finite"),
+    ({"p": "2"}, TypeError, "p must be a real number"),
+    ({"n_projections": 0}, ValueError, "n_projections must be >= 1, got 0"),
+    ({"n_projections": 2.5}, TypeError, "n_projections must be an integer"),
+    ({"n_projections": True}, TypeError, "n_projections must be an integer"),
+    ({"projections": np.ones((3, 4))}, ValueError, "projections must have unit-norm columns"),
+    ({"projections": np.eye(4)[:, :2]}, ValueError, r"projections must have shape \(d, L\)"),
+    ({"projections": np.zeros((3, 0))}, ValueError, "projections must have shape"),
+    ({"projections": _nan_at(np.eye(3), 0, 0)}, ValueError, "projections must be finite"),
+    ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
+    ({"seed": 1.5}, TypeError, "seed must be None, an int or a torch.Generator"),
+])
+def test_bad_common_keywords(name, kwargs, err, message):
+    with pytest.raises(err, match=message):
+        FNS[name](X, Y, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["sfg", "max_sfg"])
+@pytest.mark.parametrize("beta", [-0.1, 1.5, float("inf")])
+def test_bad_beta(name, beta):
+    with pytest.raises(ValueError, match="beta must be"):
+        FNS[name](X, Y, beta=beta)
+
+
+@pytest.mark.parametrize("name", ["max_sw", "max_sfg"])
+@pytest.mark.parametrize(("kwargs", "err", "message"), [
+    ({"n_iter": -1}, ValueError, "n_iter must be >= 0, got -1"),
+    ({"lr": 0.0}, ValueError, "lr must be > 0, got 0.0"),
+    ({"lr": -1}, ValueError, "lr must be > 0"),
+])
+def test_bad_ascent_keywords(name, kwargs, err, message):
+    with pytest.raises(err, match=message):
+        FNS[name](X, Y, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["sw", "max_sw"])
+@pytest.mark.parametrize(("a", "message"), [
+    (np.full(8, -1 / 8), "a must be non-negative"),
+    (np.full(8, 0.2), "a must sum to 1, got a sum of 1.6"),
+    (np.full(5, 0.2), r"a must have shape \(8,\)"),
+    (_nan_at(np.full((1, 8), 1 / 8), 0, 3)[0], "a must be finite"),
+])
+def test_bad_weights(name, a, message):
+    with pytest.raises(ValueError, match=message):
+        FNS[name](X, Y, a=a)
+    with pytest.raises(ValueError, match=message.replace("a must", "b must")):
+        FNS[name](X, Y, b=a)
+
+
+def test_generator_on_wrong_device_and_kappa_and_locations():
+    with pytest.raises(ValueError, match="seed must be a generator on meta"):
+        make_generator(torch.Generator(), "meta")
+    with pytest.raises(ValueError, match=r"kappa must be >= 0, got -1\.0"):
+        check_kappa(-1.0)
+    like = torch.zeros(1, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="loc must have unit norm"):
+        check_locations(torch.ones(3), 3, like)
+    with pytest.raises(ValueError, match=r"loc must have shape \(3,\) or \(k, 3\)"):
+        check_locations(torch.ones(2, 4) / 2, 3, like)
+    assert check_locations(torch.eye(3)[:2], 3, like).shape == (2, 3)
+
+
+def test_tensor_and_numpy_mix_uses_the_tensor_dtype():
+    out = sw(torch.from_numpy(X).float(), Y, seed=0)
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
