@@ -17,7 +17,7 @@ from torch.distributions import Distribution, constraints
 from torch.types import _size
 
 from samplers.constraints import as_float_tensor, check_concentration, check_loc, unit_vector
-from samplers.sphere import householder_place, tangent_uniform
+from samplers.sphere import householder_place, tangent_gaussian
 from samplers.von_mises_fisher import log_normalizer, mean_resultant_length, sample_vmf_t
 
 
@@ -88,7 +88,7 @@ class MixtureVonMisesFisher(Distribution):
         n = shape.numel()
         comp = torch.multinomial(self.weights.detach(), n, replacement=True, generator=generator)
         omt, opt = sample_vmf_t(self.concentrations[comp], self.dim, generator)
-        v = tangent_uniform(torch.Size((n,)), self.dim, generator, self.locs)
+        v = tangent_gaussian(torch.Size((n,)), self.dim, generator, self.locs)
         x = householder_place(1 - omt, torch.sqrt(omt * opt), v, self.locs[comp])
         return x.reshape((*shape, self.dim)), comp.reshape(shape)
 

@@ -22,7 +22,7 @@ from torch.distributions import Distribution, constraints
 from torch.types import _size
 
 from samplers.constraints import loc_and_concentration, unit_vector
-from samplers.sphere import beta_pair, householder_place, tangent_uniform
+from samplers.sphere import beta_pair, householder_place, tangent_gaussian
 
 
 def beta_parameters(kappa: torch.Tensor, d: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,7 +90,7 @@ class PowerSpherical(Distribution):
         shape = self._extended_shape(sample_shape)[:-1]
         omt, opt = sample_power_spherical_t(self.concentration.expand(shape), self.dim, generator)
         s = torch.sqrt(omt * opt)
-        v = tangent_uniform(shape, self.dim, generator, self.loc)
+        v = tangent_gaussian(shape, self.dim, generator, self.loc)
         return householder_place(1 - omt, s, v, self.loc)
 
     def sample(self, sample_shape: _size = (), generator: torch.Generator | None = None):

@@ -67,42 +67,52 @@ def beta_pair(
     return ga / total, gb / total
 
 
-def tangent_uniform(
+def tangent_gaussian(
     shape: torch.Size, d: int, generator: torch.Generator | None, like: torch.Tensor
 ) -> torch.Tensor:
-    """``shape + (d - 1,)`` points uniform on S^{d-2}: the tangent part orthogonal to e1."""
-    v = torch.randn((*shape, d - 1), generator=generator, dtype=like.dtype, device=like.device)
-    return v / torch.linalg.vector_norm(v, dim=-1, keepdim=True)
+    """``shape + (d,)`` standard Gaussian vectors with their e1 coordinate set to 0.
+
+    Their directions are uniform on the unit sphere orthogonal to e1; they are left unnormalised
+    because :func:`householder_place` folds the norm into a per-point scale (one pass fewer).
+    """
+    z = torch.randn((*shape, d), generator=generator, dtype=like.dtype, device=like.device)
+    z[..., 0] = 0
+    return z
 
 
 def householder_place(
-    t: torch.Tensor, s: torch.Tensor, v: torch.Tensor, loc: torch.Tensor
+    t: torch.Tensor, s: torch.Tensor, z: torch.Tensor, loc: torch.Tensor
 ) -> torch.Tensor:
-    r"""Return ``Q (t e1 + s [0, v])`` for an orthogonal ``Q`` with ``Q e1 = loc``.
+    r"""Return ``Q (t e1 + s z / ||z||)`` for an orthogonal ``Q`` with ``Q e1 = loc``.
 
     ``Q = sigma (I - 2 u u^T)`` with ``u`` proportional to ``e1 - sigma loc`` and
     ``sigma = -1`` when ``loc_1 > 0``, ``+1`` otherwise. The sign choice keeps
     ``||e1 - sigma loc||^2 = 2 (1 + |loc_1|) >= 2``, so the reflection is well conditioned at
-    and near ``loc = +e1`` and ``loc = -e1`` (where ``u = e1 - loc`` alone is 0/0). Expanded,
+    and near ``loc = +e1`` and ``loc = -e1`` (where ``u = e1 - loc`` alone is 0/0). With
+    ``v = z / ||z||`` (``v_1 = 0``), expanded:
 
-    .. math:: Q x = (t - \sigma k)\, loc + k\, e_1 + \sigma s [0, v],
-              \qquad k = \frac{s\, (loc_{2:} \cdot v)}{1 + |loc_1|},
+    .. math:: Q (t e_1 + s v) = (t - \sigma k)\, loc + k\, e_1 + \sigma s v,
+              \qquad k = \frac{s\, loc^T v}{1 + |loc_1|},
 
-    O(d) per point and differentiable in ``loc`` (the map is the reparameterisation).
+    O(d) per point, no d x d matrix, differentiable in ``loc`` (the reparameterisation).
 
     Parameters
     ----------
     t, s : torch.Tensor, shape S
         Component along ``loc`` and the tangent scale ``sqrt(1 - t^2)`` (given separately so
         that it is accurate when ``t`` is close to +-1).
-    v : torch.Tensor, shape S + (d - 1,)
-        Unit tangent directions orthogonal to e1 (their e1 coordinate, 0, is omitted).
+    z : torch.Tensor, shape S + (d,)
+        Tangent directions, orthogonal to e1 (first coordinate 0), any non-zero norm.
     loc : torch.Tensor, shape broadcastable to S + (d,)
         Unit vectors.
     """
     l1 = loc[..., 0]
     sigma = torch.where(l1 > 0, -1.0, 1.0).to(loc.dtype)
-    k = s * (loc[..., 1:] * v).sum(-1) / (1 + l1.abs())
-    out = (t - sigma * k).unsqueeze(-1) * loc
-    shift = torch.cat([k.unsqueeze(-1), (sigma * s).unsqueeze(-1) * v], dim=-1)
-    return out + shift
+    scale = s / torch.linalg.vector_norm(z, dim=-1)
+    # one matrix-vector product for the common single-location case, no S x d temporary
+    lz = z @ loc if loc.dim() == 1 else torch.linalg.vecdot(z, loc)
+    k = scale * lz / (1 + l1.abs())
+    out = z * (sigma * scale).unsqueeze(-1)
+    out.addcmul_((t - sigma * k).unsqueeze(-1), loc)
+    out[..., 0] += k
+    return out

@@ -23,7 +23,7 @@ from torch.types import _size
 
 from samplers.bessel import iv_ratio, log_iv
 from samplers.constraints import loc_and_concentration, unit_vector
-from samplers.sphere import beta_pair, householder_place, tangent_uniform
+from samplers.sphere import householder_place, tangent_gaussian
 
 MAX_ROUNDS = 100
 """Rounds of the rejection loop before giving up. Wood's envelope accepts with probability
@@ -43,37 +43,87 @@ def wood_envelope(kappa: torch.Tensor, d: int) -> torch.Tensor:
     return m / (2 * kappa + torch.sqrt(4 * kappa * kappa + m * m))
 
 
-def _wood(kappa: torch.Tensor, d: int, generator, b: torch.Tensor | None):
-    """Wood's rejection sampler of ``(1 - t, 1 + t)`` for flat ``kappa`` (N,)."""
+def _symmetric_beta_odds(a: float, shape, generator, like: torch.Tensor):
+    """``(P, Q)`` with ``P / (P + Q) ~ Beta(a, a)``: a Beta draw as unnormalised odds.
+
+    ``Z = (1 + N / r) / 2`` with ``r = sqrt(N^2 + 2 G)``, ``N ~ N(0, 1)``, ``G ~ Gamma(a)`` (the
+    Student-t representation of a symmetric Beta), so ``Z : 1 - Z = (r + |N|)^2 : 2 G`` when
+    ``N >= 0`` and the reverse otherwise. One Gamma draw instead of two, and no subtraction:
+    both sides keep full relative accuracy when ``Z`` is within 1e-20 of 0 or 1.
+    """
+    g2 = 2 * torch._standard_gamma(
+        torch.full(shape, a, dtype=like.dtype, device=like.device), generator=generator
+    )
+    n = torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
+    big = (torch.sqrt(torch.addcmul(g2, n, n)) + n.abs()).square()
+    negative = n < 0
+    return torch.where(negative, g2, big), torch.where(negative, big, g2)
+
+
+def _wood(kappa: torch.Tensor, n_draws: int, d: int, generator, b: torch.Tensor | None):
+    """Wood's rejection sampler of ``(1 - t, 1 + t)``, shape (n_draws,).
+
+    ``kappa`` has shape (n_draws,) or (1,). With one shared value (the common case) the accepted
+    proposals of a flat pool are i.i.d. draws, so each round proposes ``need / rate`` with a
+    margin (Wood's acceptance rate is above 0.66 for every (d, kappa)) and keeps the first
+    ``need`` accepted: one round almost always. With one kappa per draw, a pending draw gets
+    ``R`` proposals per round and keeps its first accepted one. No Python-level loop over
+    draws, everything on the device, at most :data:`MAX_ROUNDS` rounds.
+    """
     m = d - 1
     b = wood_envelope(kappa, d) if b is None else b
     one_m_x0 = 2 * b / (1 + b)  # 1 - x0 with x0 = (1 - b) / (1 + b), kept exact
-    x0 = 1 - one_m_x0
-    log_1m_x0sq = torch.log(4 * b) - 2 * torch.log1p(b)  # log(1 - x0^2)
-    one_m_t = torch.empty_like(kappa)
-    one_p_t = torch.empty_like(kappa)
-    pending = torch.arange(kappa.shape[0], device=kappa.device)
-    half = torch.full((1,), m / 2, dtype=kappa.dtype, device=kappa.device)
-    for _ in range(MAX_ROUNDS):
-        n = pending.shape[0]
-        bb, xx, omx, lg, kk = b[pending], x0[pending], one_m_x0[pending], \
-            log_1m_x0sq[pending], kappa[pending]
-        z, one_m_z = beta_pair(half.expand(n), half.expand(n), generator)
-        denom = one_m_z + bb * z  # 1 - (1 - b) z
-        omw = 2 * bb * z / denom  # 1 - w
-        opw = 2 * one_m_z / denom  # 1 + w
-        u = torch.rand(n, generator=generator, dtype=kappa.dtype, device=kappa.device)
-        # kappa (w - x0) + m log((1 - x0 w) / (1 - x0^2)) >= log u, cancellation-free
-        log_ratio = kk * (omx - omw) + m * (torch.log(omx + xx * omw) - lg)
-        accept = log_ratio >= torch.log(u)
-        done = pending[accept]
-        one_m_t[done] = omw[accept]
-        one_p_t[done] = opw[accept]
-        pending = pending[~accept]
-        if pending.numel() == 0:
+    # accept iff kappa (w - x0) + m log((1 - x0 w) / (1 - x0^2)) >= log u, i.e.
+    # c0 - kappa (1 - w) + m log(1 - x0 + x0 (1 - w)) >= log u: cancellation-free
+    c0 = kappa * one_m_x0 - m * (torch.log(4 * b) - 2 * torch.log1p(b))
+    consts = [c.unsqueeze(1) for c in (2 * b, b, one_m_x0, 1 - one_m_x0, c0, kappa)]
+
+    def propose(rows: torch.Tensor | None, count: int, proposals: int):
+        two_b, bb, omx, x0, cc, kk = consts if rows is None else [c[rows] for c in consts]
+        zu, yu = _symmetric_beta_odds(m / 2, (count, proposals), generator, kappa)
+        denom = torch.addcmul(yu, bb, zu)  # proportional to 1 - (1 - b) z
+        omw = two_b * zu / denom  # 1 - w
+        log_u = torch.rand(omw.shape, generator=generator, dtype=kappa.dtype,
+                           device=kappa.device).log_()
+        lhs = torch.addcmul(cc, kk, omw, value=-1)
+        accept = torch.add(lhs, torch.log(torch.addcmul(omx, x0, omw)), alpha=m) >= log_u
+        return omw, 2 * yu / denom, accept
+
+    if kappa.shape[0] == 1:
+        parts_m, parts_p, need, rate = [], [], n_draws, 2 / 3
+        for _ in range(MAX_ROUNDS):
+            if need == 0:
+                return torch.cat(parts_m), torch.cat(parts_p)
+            count = math.ceil(1.1 * need / rate) + 16
+            omw, opw, accept = propose(None, count, 1)
+            accept = accept[:, 0]
+            parts_m.append(omw[accept, 0][:need])
+            parts_p.append(opw[accept, 0][:need])
+            need -= parts_m[-1].shape[0]
+            rate = max(0.05, float(accept.sum()) / count)
+        pending = need
+    else:
+        omw, opw, accept = propose(None, n_draws, 1)
+        one_m_t, one_p_t = omw[:, 0], opw[:, 0]
+        pending_rows = torch.nonzero(~accept[:, 0]).squeeze(1)
+        rate = max(1 - pending_rows.shape[0] / max(n_draws, 1), 0.05)
+        # proposals per pending draw so that one fails with probability <= 1e-3 at that rate
+        proposals = min(64, max(1, math.ceil(math.log(1e-3) / math.log1p(-min(rate, 0.999)))))
+        for _ in range(MAX_ROUNDS - 1):
+            if pending_rows.shape[0] == 0:
+                return one_m_t, one_p_t
+            omw, opw, accept = propose(pending_rows, pending_rows.shape[0], proposals)
+            first = accept.to(torch.uint8).argmax(dim=1, keepdim=True)
+            row_ok = accept.any(dim=1)
+            done = pending_rows[row_ok]
+            one_m_t[done] = omw.gather(1, first)[row_ok, 0]
+            one_p_t[done] = opw.gather(1, first)[row_ok, 0]
+            pending_rows = pending_rows[~row_ok]
+        if pending_rows.shape[0] == 0:
             return one_m_t, one_p_t
+        pending = pending_rows.shape[0]
     raise RuntimeError(
-        f"von Mises-Fisher rejection sampler: {pending.numel()} of {kappa.shape[0]} draws still "
+        f"von Mises-Fisher rejection sampler: {pending} of {n_draws} draws still "
         f"rejected after {MAX_ROUNDS} rounds (d={d}, concentration in "
         f"[{kappa.min().item():.3g}, {kappa.max().item():.3g}]); the envelope is broken"
     )
@@ -103,17 +153,21 @@ def sample_vmf_t(
     Returns ``(1 - t, 1 + t)`` (computed separately so that ``sqrt(1 - t^2)`` keeps its relative
     accuracy when ``t`` is within 1e-12 of +-1). d = 3 uses the exact inverse CDF; other d use
     Wood's vectorised rejection sampler, on ``kappa``'s device, bounded by :data:`MAX_ROUNDS`.
+    An expanded ``kappa`` (one value broadcast to every draw) is recognised and not copied.
 
-    ``envelope`` overrides Wood's ``b`` (same shape as ``kappa``); it exists so that the tests can
-    show that the statistical checks catch a wrong envelope. Not differentiable.
+    ``envelope`` overrides Wood's ``b`` (a scalar or the shape of ``kappa``); it exists so that
+    the tests can show that the statistical checks catch a wrong envelope. Not differentiable.
     """
     shape = kappa.shape
-    flat = kappa.detach().reshape(-1)
+    kappa = kappa.detach()
+    n_draws = kappa.numel()
+    shared = n_draws > 0 and all(st == 0 for st in kappa.stride())
+    flat = kappa.reshape(-1)[:1] if shared else kappa.reshape(-1)
     if d == 3 and envelope is None:
-        omt, opt = _inverse_cdf_d3(flat, generator)
+        omt, opt = _inverse_cdf_d3(flat.expand(n_draws), generator)
     else:
-        b = None if envelope is None else envelope.detach().reshape(-1).to(flat)
-        omt, opt = _wood(flat, d, generator, b)
+        b = None if envelope is None else torch.as_tensor(envelope).to(flat).expand_as(flat)
+        omt, opt = _wood(flat, n_draws, d, generator, b)
     return omt.reshape(shape), opt.reshape(shape)
 
 
@@ -192,7 +246,7 @@ class VonMisesFisher(Distribution):
         omt, opt = sample_vmf_t(self.concentration.expand(shape), self.dim, generator)
         t = 1 - omt
         s = torch.sqrt(omt * opt)
-        v = tangent_uniform(shape, self.dim, generator, self.loc)
+        v = tangent_gaussian(shape, self.dim, generator, self.loc)
         return householder_place(t, s, v, self.loc)
 
     def sample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
