@@ -178,6 +178,30 @@ def test_command_writes_table_json_csv_and_figures(tmp_path, capsys):
         assert (tmp_path / f"rae_{name}.png").stat().st_size > 1000
 
 
+def test_command_on_an_mnist_folder(tmp_path, capsys):
+    """The IDX path end to end: digits written as MNIST-named IDX files (uint8, 8x8)."""
+    import gzip
+    import struct
+
+    digits = load_digits(seed=0)
+    images = np.round(np.concatenate([digits.x_train, digits.x_test]) * 255).astype(np.uint8)
+    labels = np.concatenate([digits.y_train, digits.y_test]).astype(np.uint8)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name, array in (("train-images-idx3-ubyte.gz", images.reshape(-1, 8, 8)),
+                        ("train-labels-idx1-ubyte.gz", labels)):
+        header = struct.pack(">BBBB", 0, 0, 8, array.ndim)
+        header += b"".join(struct.pack(">I", n) for n in array.shape)
+        with gzip.open(folder / name, "wb") as f:
+            f.write(header + array.tobytes())
+    out = tmp_path / "out"
+    assert command.run(_args(out, "--quick", "--data", str(folder), "--methods", "sw")) == 0
+    result = json.loads((out / "rae_results.json").read_text())
+    assert result["notes"]["n_train"] + result["notes"]["n_test"] == 1797
+    assert result["config"]["latent_dim"] == 8  # the paper's MNIST setting
+    assert "| sw |" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     (["--data", "/no/such/folder"], "--data '/no/such/folder' is neither 'digits'"),
     (["--methods", "sw", "wasserstein"], "--methods: unknown 'wasserstein'"),

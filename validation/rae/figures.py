@@ -21,15 +21,17 @@ METRIC_LABELS = {
     "latent_sw": "SW_2 aggregated posterior vs prior",
     "seconds_per_epoch": "seconds per epoch",
 }
+GAP = 0.25
 CURVES = {"loss": "training loss", "recon": "training reconstruction",
           "reg": "training regulariser D", "test_recon": "held-out reconstruction"}
 
 
 def tile(images: np.ndarray, shape: tuple[int, int], n_cols: int) -> np.ndarray:
-    """Arrange flattened images (n, h*w) in a grid with ``n_cols`` columns, 1-pixel gaps."""
+    """Arrange flattened images (n, h*w) in a grid with ``n_cols`` columns, separated by
+    1-pixel light-grey gaps (intensity ``GAP``: visible, yet far from the strokes' 1)."""
     h, w = shape
     n_rows = math.ceil(len(images) / n_cols)
-    grid = np.ones((n_rows * (h + 1) - 1, n_cols * (w + 1) - 1))
+    grid = np.full((n_rows * (h + 1) - 1, n_cols * (w + 1) - 1), GAP)
     for i, img in enumerate(images):
         r, c = divmod(i, n_cols)
         grid[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = img.reshape(h, w)
