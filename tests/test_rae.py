@@ -155,9 +155,11 @@ def _args(tmp_path, *extra):
 
 
 def test_settings_name_registry_entries_and_their_keywords():
-    for name, settings in METHOD_SETTINGS.items():
-        accepted = inspect.signature(discrepancies.REGISTRY[name]).parameters
-        assert set(settings) <= set(accepted), name
+    # the seven names of DESIGN.md; a misspelt key would silently fall back to generic settings
+    assert set(METHOD_SETTINGS) == {"sw", "max_sw", "sfg", "max_sfg", "ssfg", "mssfg", "pssfg"}
+    for name, fn in discrepancies.REGISTRY.items():
+        accepted = inspect.signature(fn).parameters
+        assert set(method_kwargs(name, fn)) <= set(accepted), name
     assert resolve_methods(None, discrepancies.REGISTRY)[0] == "none"
 
 
