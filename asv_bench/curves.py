@@ -176,18 +176,18 @@ class SweepGrid:
     d: tuple[int, ...]
     kappa: tuple[float, ...]
     axes: dict  # discrepancy axis -> values
-    repeat: int
+    repeat: int  # timing samples per combination (at least 2, fewer once max_time is spent)
     min_time: float  # seconds per timing sample (several calls when one is shorter)
+    max_time: float  # seconds of samples per combination, after which no new one starts
 
 
-QUICK = SweepGrid(n=1000, d=(2, 16, 128, 1024, 8192), kappa=(10.0, 1e4),
+QUICK = SweepGrid(n=1000, d=(2, 16, 128, 2048, 8192), kappa=(10.0, 1e4),
                   axes={"n": (64, 256, 1024), "d": (2, 16, 128), "L": (16, 64, 256)},
-                  repeat=3, min_time=0.002)
-DEFAULT = SweepGrid(n=1000, d=(2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384),
-                    kappa=(1.0, 10.0, 100.0, 1e4),
+                  repeat=3, min_time=0.002, max_time=0.15)
+DEFAULT = SweepGrid(n=1000, d=(2, 8, 32, 128, 512, 2048, 8192), kappa=(1.0, 10.0, 100.0, 1e4),
                     axes={"n": (64, 256, 1024, 4096), "d": (2, 16, 128, 1024),
                           "L": (16, 64, 256, 1024)},
-                    repeat=5, min_time=0.005)
+                    repeat=5, min_time=0.005, max_time=0.5)
 
 
 def sweep_tasks(grid: SweepGrid, device: str) -> list[tuple[str, type, tuple]]:
@@ -207,19 +207,27 @@ def sweep_tasks(grid: SweepGrid, device: str) -> list[tuple[str, type, tuple]]:
     return tasks
 
 
-def measure(fn: Callable[[], object], repeat: int, min_time: float) -> tuple[float, float, float]:
-    """Median, 25th and 75th percentiles of the seconds per call of ``fn`` over ``repeat``
-    samples; each sample times enough calls to last ``min_time`` (after one warm-up call)."""
+def measure(fn: Callable[[], object], repeat: int, min_time: float,
+            max_time: float = math.inf) -> tuple[float, float, float]:
+    """Median, 25th and 75th percentiles of the seconds per call of ``fn``.
+
+    After one warm-up call, ``repeat`` samples, each timing enough calls to last ``min_time``;
+    no new sample starts once ``max_time`` seconds of samples are spent, but there are always
+    at least two (so slow calls cost about three calls, and their quartiles are rough).
+    """
     start = time.perf_counter()
     fn()
     first = time.perf_counter() - start
     number = max(1, math.ceil(min_time / max(first, 1e-9)))
     samples = []
-    for _ in range(repeat):
+    spent = 0.0
+    while len(samples) < repeat and (len(samples) < 2 or spent < max_time):
         start = time.perf_counter()
         for _ in range(number):
             fn()
-        samples.append((time.perf_counter() - start) / number)
+        elapsed = time.perf_counter() - start
+        spent += elapsed
+        samples.append(elapsed / number)
     q25, med, q75 = np.percentile(samples, [25, 50, 75])
     return float(med), float(q25), float(q75)
 
@@ -241,7 +249,8 @@ def run_sweep(grid: SweepGrid, device: str, seed: int, progress: bool = True) ->
         except NotImplementedError:
             continue
         method = getattr(bench, name.split(".")[-1])
-        med, lo, hi = measure(lambda m=method, c=combo: m(*c), grid.repeat, grid.min_time)
+        med, lo, hi = measure(lambda m=method, c=combo: m(*c), grid.repeat, grid.min_time,
+                              grid.max_time)
         out.append(Timing(name, tuple(zip(cls.param_names, combo, strict=True)), med, lo, hi))
     return out
 
@@ -397,11 +406,21 @@ def _draw_sampling(plt, pts: list[Point]):
     for ax in axes[:, 0]:
         ax.set_ylabel(f"time [{pts[0].unit.split(' per')[0]}]")
     fig.suptitle(f"Sampling time against d ({pts[0].unit}; bars: interquartile range)")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
+    handles, labels = _legend_entries(axes.flat, names)
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False,
                bbox_to_anchor=(0.5, -0.02 - 0.03 * math.ceil(len(labels) / 3)))
     fig.tight_layout()
     return fig
+
+
+def _legend_entries(axes, order: list[str]) -> tuple[list, list[str]]:
+    """One legend entry per series over all panels, in the order of ``order``."""
+    found = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            found.setdefault(lab, h)
+    labels = [name for name in order if name in found]
+    return [found[name] for name in labels], labels
 
 
 def _draw_ratio(plt, pts: list[Point]):
@@ -441,12 +460,7 @@ def _draw_discrepancies(plt, pts: list[Point]):
         ax.grid(True, which="major", alpha=0.3)
     axes[0, 0].set_ylabel("time per call [s]")
     fig.suptitle("Discrepancy time, one axis at a time around n = 512, d = 32, L = 128")
-    handles, labs = [], []
-    for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            if lab not in labs:
-                handles.append(h)
-                labs.append(lab)
+    handles, labs = _legend_entries(axes.flat, names)
     fig.legend(handles, labs, loc="lower center", ncol=4, fontsize=9, frameon=False,
                bbox_to_anchor=(0.5, -0.04 - 0.05 * math.ceil(len(labs) / 4)))
     fig.tight_layout()

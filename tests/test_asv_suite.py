@@ -180,3 +180,10 @@ def test_acceptance_rate_is_one_at_kappa_zero():
     bench = bench_samplers.VonMisesFisherAcceptance()
     bench.setup(8, 0.0)
     assert bench.track_acceptance_rate(8, 0.0) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_smoke_grid_keeps_the_two_ends(monkeypatch):
+    monkeypatch.setattr(common, "SMOKE", True)
+    assert common.numeric_grid([2, 4, 8, 16]) == [2, 16]
+    monkeypatch.setattr(common, "SMOKE", False)
+    assert common.numeric_grid([2, 4, 8, 16]) == [2, 4, 8, 16]

@@ -142,7 +142,7 @@ def test_curves_reports_a_missing_results_folder(tmp_path, capsys):
 
 def test_measure_reports_median_and_quartiles(monkeypatch):
     # A fake clock: the warm-up call lasts 1 s (so one call per sample), then 1, 2, 3, 4, 5 s.
-    durations = iter([1.0, 4.0, 1.0, 5.0, 2.0, 3.0])
+    durations = iter([1.0, 4.0, 1.0, 5.0, 2.0, 3.0, 100.0])
     now = [0.0]
 
     def fn():
@@ -151,6 +151,10 @@ def test_measure_reports_median_and_quartiles(monkeypatch):
     monkeypatch.setattr(curves.time, "perf_counter", lambda: now[0])
     med, q25, q75 = curves.measure(fn, repeat=5, min_time=0.5)
     assert (med, q25, q75) == (3.0, 2.0, 4.0)
+    # with a budget of 6 s of samples, the third sample (5 s) is the last one started
+    durations = iter([1.0, 4.0, 1.0, 5.0, 2.0, 3.0, 100.0])
+    med, q25, q75 = curves.measure(fn, repeat=5, min_time=0.5, max_time=6.0)
+    assert (med, q25, q75) == (4.0, 2.5, 4.5)
 
 
 def test_tiny_sweep_draws_the_same_figures(tmp_path, monkeypatch):
@@ -159,7 +163,8 @@ def test_tiny_sweep_draws_the_same_figures(tmp_path, monkeypatch):
     monkeypatch.setattr(bench_discrepancies, "N_BASE", 32)
     monkeypatch.setattr(bench_discrepancies, "L_BASE", 8)
     grid = curves.SweepGrid(n=20, d=(2, 16), kappa=(10.0,),
-                            axes={"n": (16,), "d": (4,), "L": (8,)}, repeat=1, min_time=0.0)
+                            axes={"n": (16,), "d": (4,), "L": (8,)}, repeat=2, min_time=0.0,
+                            max_time=0.0)
     timings = curves.run_sweep(grid, "cpu", seed=1, progress=False)
     sampling = curves.sampling_points(timings, "cpu")
     assert {p.series for p in sampling} == {s for s, _ in curves.SAMPLER_SERIES.values()}

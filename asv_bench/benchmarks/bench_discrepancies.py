@@ -31,12 +31,20 @@ import torch
 
 from discrepancies import REGISTRY
 
-from .common import DEVICES, LONG_TIMEOUT, point_clouds, require_device, seed, synchronize
+from .common import (
+    DEVICES,
+    LONG_TIMEOUT,
+    numeric_grid,
+    point_clouds,
+    require_device,
+    seed,
+    synchronize,
+)
 
 N_BASE, D_BASE, L_BASE = 512, 32, 128
-N_GRID = [64, 256, 1024, 4096]
-D_GRID = [2, 16, 128, 1024]
-L_GRID = [16, 64, 256, 1024]
+N_GRID = numeric_grid([64, 256, 1024, 4096])
+D_GRID = numeric_grid([2, 16, 128, 1024])
+L_GRID = numeric_grid([16, 64, 256, 1024])
 
 #: Largest n at which the O(n^2 L) naive SFG is timed.
 NAIVE_MAX_N = 2048

@@ -32,6 +32,7 @@ from .common import (
     DEVICES,
     LONG_TIMEOUT,
     generator,
+    numeric_grid,
     require_device,
     seed,
     synchronize,
@@ -39,8 +40,8 @@ from .common import (
 )
 
 N_GRID = [100, 1000]
-D_GRID = [2**k for k in range(1, 15)]
-KAPPAS = [1.0, 10.0, 100.0, 1e4]
+D_GRID = numeric_grid([2**k for k in range(1, 15)])
+KAPPAS = numeric_grid([1.0, 10.0, 100.0, 1e4])
 
 #: Largest dimension at which scipy.stats.vonmises_fisher is timed (its rotation is O(d^3)).
 SCIPY_MAX_D = 1024
@@ -155,7 +156,7 @@ class ScipyVonMisesFisherSampling:
 class SamplingPeakMemory:
     """Peak resident memory of a process drawing n = 1000 points at kappa = 10."""
 
-    params = [["vmf", "power_spherical", "mixture_vmf", "uniform"], [16, 1024, 16384]]
+    params = [["vmf", "power_spherical", "mixture_vmf", "uniform"], numeric_grid([16, 1024, 16384])]
     param_names = ["sampler", "d"]
 
     def setup(self, sampler: str, d: int) -> None:

@@ -8,6 +8,7 @@ seed, so every benchmark and every commit sees the same numbers.
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 import torch
@@ -21,6 +22,16 @@ torch.set_num_threads(NUM_THREADS)
 DEVICES = ["cpu", "cuda"]
 
 _seed = 0
+
+#: Set to 1 (CI) to time only the two ends of every numeric axis: each benchmark, skip path and
+#: peer still runs, in a minute or two instead of the full grid's half hour of ``--quick``.
+SMOKE = os.environ.get("SLICED_BENCH_ASV_SMOKE", "0") == "1"
+
+
+def numeric_grid(values: list) -> list:
+    """``values``, or only its first and last under ``SLICED_BENCH_ASV_SMOKE=1``."""
+    return [values[0], values[-1]] if SMOKE and len(values) > 2 else list(values)
+
 
 #: The per-benchmark timeout (seconds) of the heaviest parameter grids.
 LONG_TIMEOUT = 600
