@@ -1,0 +1,496 @@
+r"""The spherical family: SSFG, MSSFG and PSSFG (Nguyen et al., ICLR 2021).
+
+Each replaces the uniform slicing distribution of SFG by a concentrated one whose location is
+optimised:
+
+.. math::
+    SSFG  &= \max_{\epsilon \in S^{d-1}} \mathbb{E}_{\theta \sim vMF(\epsilon, \kappa)}
+             FG_\beta(\theta), \\
+    MSSFG &= \max_{\epsilon_1, \dots, \epsilon_k} \mathbb{E}_{\theta \sim \frac1k \sum_i
+             vMF(\epsilon_i, \kappa)} FG_\beta(\theta), \\
+    PSSFG &= \max_{\epsilon} \mathbb{E}_{\theta \sim PS(\epsilon, \kappa)} FG_\beta(\theta),
+
+with :math:`FG_\beta` the per-direction fused cost of :func:`discrepancies.sfg`. kappa -> 0
+gives SFG, kappa -> infinity gives max-SFG, and SFG <= SSFG <= max-SFG.
+
+How a value is computed (the same for the three):
+
+1. **Start**: the best of ``n_projections`` uniform directions (the ``k`` best for MSSFG), as
+   max-SFG does, or the ``loc`` given by the caller (a warm start, e.g. the previous optimum in
+   a training loop).
+2. **Ascent** on the location(s) with :func:`discrepancies._ascent.sphere_ascent` (projected
+   gradient with backtracking, best point kept), on detached X and Y. The expectation is
+   estimated with ``n_projections`` draws that are reparameterised in the location and use
+   *common random numbers*: the generator is rewound before every evaluation, so each step sees
+   the same base draws moved by the location. The estimated objective is then a deterministic
+   function of the location, so comparing iterates (keep-best, backtracking) compares the
+   locations and not the Monte Carlo noise.
+3. **Value**: a fresh set of ``n_projections`` draws at the best location, FG_beta recomputed
+   with gradients to X and Y (envelope theorem: the location is held fixed). Fresh draws keep
+   the reported value an unbiased estimate of the objective at the chosen location: reusing
+   the draws the ascent maximised over would bias it upwards.
+
+The gradient of the Monte Carlo objective with respect to the directions is computed in closed
+form (:class:`_FGSlices`): with the sorting permutation fixed, FG_beta is a polynomial in the
+projected values, so each ascent step costs one projection, one argsort per side and one
+matrix product back, with no autograd graph over the (L, n) projections.
+
+MSSFG draws are stratified over the components (draw ``l`` comes from component ``l mod k``,
+and each component's draws are averaged with weight 1/k), which is exact for the equal-weight
+mixture and removes the noise of drawing component labels. Because the mixture objective is the
+mean of the components' SSFG objectives, each location ascends its own objective; MSSFG equals
+SSFG at a global optimum, and in practice finds ``k`` local maxima from ``k`` starts.
+
+Notes
+-----
+The samplers place draws with a Householder reflection whose sign switches where the first
+coordinate of the location changes sign, so the common-random-number objective jumps there
+(its expectation does not). Backtracking absorbs such a jump, and the reported value uses fresh
+draws, so this only affects the path of the ascent.
+
+Reference: K. Nguyen, S. Nguyen, N. Ho, T. Pham, H. Bui. "Improving Relational Regularized
+Autoencoders with Spherical Sliced Fused Gromov Wasserstein", ICLR 2021.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from samplers import PowerSpherical, VonMisesFisher
+
+from ._ascent import sphere_ascent
+from ._directions import random_projections
+from ._inputs import (
+    as_point_clouds,
+    check_beta,
+    check_equal_size,
+    check_kappa,
+    check_locations,
+    check_lr,
+    check_n_iter,
+    check_n_projections,
+    check_p,
+    check_positive_int,
+    finish,
+    make_generator,
+)
+from ._slices import _argsort_rows, fg_per_slice
+
+__all__ = ["DEFAULTS", "mssfg", "pssfg", "ssfg"]
+
+Result = torch.Tensor | np.float64 | tuple[torch.Tensor | np.float64, dict]
+
+DEFAULTS = {"n_projections": 100, "kappa": 10.0, "n_iter": 10, "lr": 0.5, "n_components": 5}
+"""Default keywords of the three functions, defended by ``sliced-bench validate``'s
+``spherical`` checks (see :mod:`validation.spherical_checks`)."""
+
+
+@dataclass(frozen=True)
+class _Centred:
+    """Detached point clouds centred at their means, and what the analytic gradient needs."""
+
+    Xc: torch.Tensor  # (n, d)
+    Yc: torch.Tensor  # (n, d)
+    mean_gap: torch.Tensor  # (d,)  mean(X) - mean(Y)
+    Cx: torch.Tensor  # (d, d)  Xc^T Xc
+    Cy: torch.Tensor  # (d, d)  Yc^T Yc
+
+    @classmethod
+    def of(cls, X: torch.Tensor, Y: torch.Tensor) -> _Centred:
+        X, Y = X.detach(), Y.detach()
+        x_mean, y_mean = X.mean(dim=0), Y.mean(dim=0)
+        Xc, Yc = X - x_mean, Y - y_mean
+        return cls(Xc, Yc, x_mean - y_mean, Xc.T @ Xc, Yc.T @ Yc)
+
+
+def _rowdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Row-wise inner products of two (L, n) tensors, without an (L, n) temporary."""
+    return (a.unsqueeze(1) @ b.unsqueeze(2)).view(-1)
+
+
+_SIGN64 = np.uint64(1 << 63)
+_ONES64 = np.uint64((1 << 64) - 1)
+
+
+def _argsort_rows_packed(U: torch.Tensor) -> torch.Tensor:
+    """Row-wise argsort of a CPU float tensor (L, n) by one unsigned-integer sort.
+
+    Each value becomes an order-preserving 64-bit key (sign bit flipped, or all bits for
+    negatives) whose lowest bits are replaced by the column index, and NumPy sorts the keys
+    (vectorised radix/quick sort, several times faster than its argsort). Exact for float32 (32
+    key bits, 32 index bits); for float64 the lowest ceil(log2 n) bits of the value are given to
+    the index, so values equal to within 2^-(52 - log2 n) relative may come out in index order:
+    irrelevant for the ascent, which is the only user (the reported values use the exact sort
+    of :mod:`discrepancies._slices`).
+    """
+    A = U.numpy()
+    n = A.shape[1]
+    if A.dtype == np.float32:
+        key = A.view(np.uint32).astype(np.uint64)
+        key ^= (key >> np.uint64(31)) * np.uint64(0xFFFFFFFF) | np.uint64(0x80000000)
+        key <<= np.uint64(32)
+        index_bits = np.uint64(0xFFFFFFFF)
+    else:
+        key = A.view(np.uint64).copy()
+        key ^= (key >> np.uint64(63)) * _ONES64 | _SIGN64
+        index_bits = np.uint64((1 << max(1, (n - 1).bit_length())) - 1)
+        key &= ~index_bits
+    key |= np.arange(n, dtype=np.uint64)
+    key.sort(axis=1)
+    key &= index_bits
+    return torch.from_numpy(key.view(np.int64))
+
+
+def _argsort_for_ascent(U: torch.Tensor) -> torch.Tensor:
+    if U.device.type == "cpu" and U.dtype in (torch.float32, torch.float64) \
+            and U.shape[1] <= 1 << 20:
+        return _argsort_rows_packed(U)
+    return _argsort_rows(U)
+
+
+def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float,
+                      need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    r"""FG_beta on each direction and its gradient with respect to the direction.
+
+    With :math:`a` the sorted centred projections of X, :math:`w` those of Y permuted by the
+    chosen coupling, :math:`s = a - w`, :math:`t = a + w` and
+    :math:`\delta = \theta^\top(\bar x - \bar y)`:
+
+    .. math::
+        FG_\beta = (1-\beta)\,\overline{|s + \delta|^p}
+        + \beta\,\big(2\,\overline{s^2 t^2} + 2\,\overline{s^2}\,\overline{t^2}
+        + 4\,\overline{s t}^2\big),
+
+    the value of :func:`discrepancies._slices.fg_per_slice` (a sum of non-negative terms, so
+    no cancellation when X and Y are close), using :math:`\overline{st} = \overline{a^2} -
+    \overline{w^2}` and :math:`\overline{s^2} + \overline{t^2} = 2(\overline{a^2} +
+    \overline{w^2})`, which do not depend on the coupling. With the permutations fixed this is
+    a polynomial (p = 2) in the projections, whose derivative gives
+
+    .. math::
+        \nabla_\theta FG = \tfrac1n \big(X_c^\top h_a + Y_c^\top h_w\big)
+        + \tfrac1n\big(\alpha_a C_x + \alpha_w C_y\big)\theta + \bar\omega\,(\bar x - \bar y),
+
+    where :math:`h_a = 8\beta\, a\, s t + \gamma w (+ \omega)` and
+    :math:`h_w = -8\beta\, w\, s t + \gamma a (- \omega)` are put back in the original order
+    of the points, :math:`\alpha_a = 4\beta(\overline{s^2} + \overline{t^2} + 4\overline{st})`,
+    :math:`\alpha_w = 4\beta(\overline{s^2} + \overline{t^2} - 4\overline{st})`,
+    :math:`\gamma = 4\beta(\overline{s^2} - \overline{t^2})`, the terms linear in the
+    projections go through the scatter matrices :math:`C_x = X_c^\top X_c`,
+    :math:`C_y = Y_c^\top Y_c` (no pass over the points), and
+    :math:`\omega = (1-\beta)\,p\,|s+\delta|^{p-1}\mathrm{sign}(s+\delta)` (for p = 2 it is
+    linear and folded into :math:`\alpha, \gamma`).
+
+    Parameters
+    ----------
+    theta : torch.Tensor, shape (L, d)
+        Unit directions as rows.
+    data : _Centred
+    beta, p : float
+    need_grad : bool
+        Skip the gradient (returned as None).
+
+    Returns
+    -------
+    values : torch.Tensor, shape (L,)
+    grad : torch.Tensor, shape (L, d), or None
+        Row l is the gradient of ``values[l]`` with respect to ``theta[l]``.
+    """
+    n = data.Xc.shape[0]
+    U, V = theta @ data.Xc.T, theta @ data.Yc.T
+    iu, iv = _argsort_for_ascent(U), _argsort_for_ascent(V)
+    a, b = U.gather(1, iu), V.gather(1, iv)
+    delta = theta @ data.mean_gap
+    m2 = (_rowdot(a, a) + _rowdot(b, b)) / n  # mean(a^2) + mean(w^2)
+    est = (_rowdot(a, a) - _rowdot(b, b)) / n  # mean(s t)
+
+    def coupling(w: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        s = a - w
+        st = s * (a + w)
+        es2 = _rowdot(s, s) / n
+        structure = 2 * _rowdot(st, st) / n + 2 * es2 * (2 * m2 - es2) + 4 * est * est
+        if p == 2:
+            wasserstein = es2 + delta * delta  # mean((s + delta)^2), s centred
+        else:
+            wasserstein = (s + delta.unsqueeze(1)).abs().pow(p).mean(dim=1)
+        return (1 - beta) * wasserstein + beta * structure, w, s, st, es2
+
+    value_id, w, s, st, es2 = coupling(b)
+    value_anti, w_anti, s_anti, st_anti, es2_anti = coupling(b.flip(1))
+    values = torch.minimum(value_id, value_anti)
+    if not need_grad:
+        return values, None
+    anti = torch.nonzero(value_anti < value_id).view(-1)
+    iw = iv
+    if anti.numel():  # overwrite the rows where the anti-identity coupling wins (usually few)
+        w[anti], s[anti], st[anti] = w_anti[anti], s_anti[anti], st_anti[anti]
+        es2[anti], iw[anti] = es2_anti[anti], iv[anti].flip(1)
+    et2 = 2 * m2 - es2
+    alpha_a = 4 * beta * (es2 + et2 + 4 * est)
+    alpha_w = 4 * beta * (es2 + et2 - 4 * est)
+    gamma = 4 * beta * (es2 - et2)
+    if p == 2:
+        # the Wasserstein gradient 2 (1 - beta) (a - w + delta) is linear in the projections
+        alpha_a = alpha_a + 2 * (1 - beta)
+        alpha_w = alpha_w + 2 * (1 - beta)
+        gamma = gamma - 2 * (1 - beta)
+        omega_mean = 2 * (1 - beta) * delta
+    h_a = torch.addcmul(gamma.unsqueeze(1) * w, a, st, value=8 * beta)
+    h_w = torch.addcmul(gamma.unsqueeze(1) * a, w, st, value=-8 * beta)
+    if p != 2:
+        r = s + delta.unsqueeze(1)
+        omega = (1 - beta) * p * r.abs().pow(p - 1) * r.sign()
+        h_a += omega
+        h_w -= omega
+        omega_mean = omega.mean(dim=1)
+    grad = (torch.empty_like(h_a).scatter_(1, iu, h_a) @ data.Xc
+            + torch.empty_like(h_w).scatter_(1, iw, h_w) @ data.Yc
+            + alpha_a.unsqueeze(1) * (theta @ data.Cx)
+            + alpha_w.unsqueeze(1) * (theta @ data.Cy)) / n
+    return values, grad + omega_mean.unsqueeze(1) * data.mean_gap
+
+
+class _FGSlices(torch.autograd.Function):
+    """FG_beta per direction (rows of ``theta``), differentiable in ``theta`` only, with the
+    closed-form gradient of :func:`fg_value_and_grad` (data detached)."""
+
+    @staticmethod
+    def forward(ctx, theta: torch.Tensor, data: _Centred, beta: float,
+                p: float) -> torch.Tensor:
+        values, grad = fg_value_and_grad(theta.detach(), data, beta, p,
+                                         need_grad=ctx.needs_input_grad[0])
+        ctx.grad = grad
+        return values
+
+    @staticmethod
+    def backward(ctx, grad_values: torch.Tensor):
+        return grad_values.unsqueeze(1) * ctx.grad, None, None, None
+
+
+Draw = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def _draw_vmf(kappa: float, n_projections: int) -> Draw:
+    """``n_projections`` vMF draws, stratified over the rows of ``locs`` (k, d): row l of the
+    result comes from component ``l mod k``."""
+
+    def draw(locs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        k = locs.shape[0]
+        per_component = -(-n_projections // k)
+        dist = VonMisesFisher(locs, kappa, validate_args=False)
+        return dist.rsample((per_component,), generator).reshape(-1, locs.shape[1])[
+            :n_projections]
+
+    return draw
+
+
+def _draw_power(kappa: float, n_projections: int) -> Draw:
+    """``n_projections`` power spherical draws around the single row of ``locs`` (1, d)."""
+
+    def draw(locs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        dist = PowerSpherical(locs[0], kappa, validate_args=False)
+        return dist.rsample((n_projections,), generator)
+
+    return draw
+
+
+def _stratum_weights(n_projections: int, k: int, like: torch.Tensor) -> torch.Tensor:
+    """Weight 1 / (k L_c) of each draw, L_c the number of draws of its component: the
+    stratified estimate of the equal-weight mixture expectation (1/L each when k divides L)."""
+    component = torch.arange(n_projections, device=like.device) % k
+    counts = torch.bincount(component, minlength=k).to(like.dtype)
+    return 1.0 / (k * counts[component])
+
+
+def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], Draw], k: int,
+               n_projections: object, beta: object, p: object, kappa: object, n_iter: object,
+               lr: object, loc: object, seed: object, log: bool,
+               location_key: str) -> Result:
+    """The common driver of :func:`ssfg`, :func:`mssfg` and :func:`pssfg` (see the module
+    docstring for the three stages)."""
+    X, Y, numpy_out = as_point_clouds(X, Y)
+    check_equal_size(X, Y)
+    beta, p, kappa = check_beta(beta), check_p(p), check_kappa(kappa)
+    L = check_n_projections(n_projections)
+    n_iter, lr = check_n_iter(n_iter), check_lr(lr)
+    if k > L:
+        raise ValueError(f"n_components must be <= n_projections (each component needs a draw), "
+                         f"got n_components={k} and n_projections={L}")
+    d = X.shape[1]
+    if d < 2:
+        raise ValueError(f"X and Y must have dimension d >= 2 (directions live on S^(d-1)), "
+                         f"got d={d}")
+    generator = make_generator(seed, X.device)
+    Xd, Yd = X.detach(), Y.detach()
+
+    if loc is None:
+        candidates = random_projections(d, L, generator, X.dtype, X.device)
+        with torch.no_grad():
+            scores = fg_per_slice(Xd, Yd, candidates, beta, p)
+        start = candidates[:, torch.topk(scores, k).indices].T
+    else:
+        start = check_locations(loc, d, X).detach()
+        expected = (k, d) if location_key == "locations" else (d,)
+        if tuple(start.shape) != expected:
+            raise ValueError(f"loc must have shape {expected}, got {tuple(start.shape)}")
+        start = start.reshape(k, d)
+
+    draw = make_draw(kappa, L)
+    weights = _stratum_weights(L, k, X)
+    history: list[float] = []
+    best = start
+    if n_iter > 0:
+        data = _Centred.of(Xd, Yd)
+        common = generator.get_state()
+
+        def objective(locs: torch.Tensor) -> torch.Tensor:
+            generator.set_state(common)  # common random numbers: the same base draws each step
+            theta = draw(locs, generator)
+            return _FGSlices.apply(theta, data, beta, p) @ weights
+
+        result = sphere_ascent(objective, start, n_iter, lr, backtrack=True)
+        best, history = result.point, result.history
+
+    projections = draw(best, generator).detach().T  # fresh draws: the generator moved on
+    per_slice = fg_per_slice(X, Y, projections, beta, p)
+    value = per_slice.mean() if k == 1 else per_slice @ weights
+    location = best if location_key == "locations" else best[0]
+    return finish(value, numpy_out, log, {
+        "projections": projections, "per_slice": per_slice, location_key: location,
+        "history": torch.tensor(history, dtype=torch.float64)})
+
+
+def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
+         n_projections: int = DEFAULTS["n_projections"], beta: float = 0.1, p: float = 2,
+         kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
+         lr: float = DEFAULTS["lr"], loc: torch.Tensor | np.ndarray | None = None,
+         seed: int | torch.Generator | None = None, log: bool = False) -> Result:
+    r"""Spherical sliced fused Gromov-Wasserstein (von Mises-Fisher slicing).
+
+    .. math::
+        SSFG_{\beta,\kappa}(\mu, \nu) = \max_{\epsilon \in S^{d-1}}
+        \mathbb{E}_{\theta \sim vMF(\epsilon, \kappa)} FG_\beta(\theta)
+
+    with :math:`FG_\beta` as in :func:`discrepancies.sfg` (no root). SFG <= SSFG <= max-SFG;
+    kappa = 0 gives SFG and kappa -> infinity max-SFG. Start: the best of ``n_projections``
+    uniform directions (or ``loc``); ascent on the location with reparameterised draws and
+    common random numbers, on detached data; value: FG_beta averaged over fresh draws at the
+    best location, with gradients to X and Y. See :mod:`discrepancies.spherical`.
+
+    Parameters
+    ----------
+    X, Y : torch.Tensor or numpy.ndarray, shape (n, d)
+        Same number of points (the fused term couples them one to one), d >= 2.
+    n_projections : int, default 100
+        Draws L per ascent step and for the final estimate (also the number of uniform
+        directions scored for the start).
+    beta : float in [0, 1], default 0.1
+        Weight of the structure term, as in :func:`discrepancies.sfg`.
+    p : float >= 1, default 2
+        Exponent of the Wasserstein term.
+    kappa : float >= 0, default 10
+        Concentration. Its effect depends on d: the mean cosine to the location is about
+        kappa / d for kappa << d, so kappa = 10 concentrates clearly for RAE latent sizes
+        (d <= 64) and only mildly in d = 1000.
+    n_iter : int >= 0, default 10
+        Ascent steps on the location (0: keep the start). Each evaluates the objective and its
+        gradient once, at about the cost of one SFG.
+    lr : float > 0, default 0.5
+        First step length of the backtracking ascent (:mod:`discrepancies._ascent`).
+    loc : (d,), optional
+        Starting location (unit norm), e.g. the previous optimum in a training loop; then no
+        uniform directions are scored.
+    seed : None, int or torch.Generator
+        The same int gives the same value.
+    log : bool
+        Also return a dict: ``"projections"`` (d, L) the final draws, ``"per_slice"`` (L,)
+        FG_beta on them, ``"direction"`` (d,) the location, ``"history"`` the Monte Carlo
+        objective (common random numbers) at each point the ascent evaluated.
+
+    Returns
+    -------
+    0-d tensor (dtype and device of X, differentiable in X and Y) or NumPy float64 for NumPy
+    inputs; ``(value, log)`` when ``log=True``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad point clouds, n != m, d < 2, p < 1, beta outside [0, 1], kappa < 0,
+        n_projections < 1, n_iter < 0, lr <= 0, a ``loc`` of the wrong shape or norm.
+
+    References
+    ----------
+    K. Nguyen, S. Nguyen, N. Ho, T. Pham, H. Bui, "Improving Relational Regularized
+    Autoencoders with Spherical Sliced Fused Gromov Wasserstein", ICLR 2021.
+    """
+    return _spherical(X, Y, make_draw=_draw_vmf, k=1, n_projections=n_projections, beta=beta,
+                      p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed, log=log,
+                      location_key="direction")
+
+
+def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
+          n_projections: int = DEFAULTS["n_projections"], beta: float = 0.1, p: float = 2,
+          kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
+          lr: float = DEFAULTS["lr"], loc: torch.Tensor | np.ndarray | None = None,
+          seed: int | torch.Generator | None = None, log: bool = False) -> Result:
+    r"""Power spherical sliced fused Gromov-Wasserstein.
+
+    .. math::
+        PSSFG_{\beta,\kappa}(\mu, \nu) = \max_{\epsilon \in S^{d-1}}
+        \mathbb{E}_{\theta \sim PS(\epsilon, \kappa)} FG_\beta(\theta)
+
+    As :func:`ssfg` (same parameters, log and return convention) with the power spherical
+    distribution (De Cao & Aziz, 2020): reparameterised without rejection, mean cosine
+    kappa / (d - 1 + kappa), close to vMF's for the same kappa.
+
+    References
+    ----------
+    K. Nguyen et al., ICLR 2021 (see :func:`ssfg`); N. De Cao and W. Aziz, "The Power
+    Spherical distribution", 2020 (arXiv:2006.04437).
+    """
+    return _spherical(X, Y, make_draw=_draw_power, k=1, n_projections=n_projections,
+                      beta=beta, p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed,
+                      log=log, location_key="direction")
+
+
+def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
+          n_projections: int = DEFAULTS["n_projections"], beta: float = 0.1, p: float = 2,
+          kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
+          lr: float = DEFAULTS["lr"], n_components: int = DEFAULTS["n_components"],
+          loc: torch.Tensor | np.ndarray | None = None,
+          seed: int | torch.Generator | None = None, log: bool = False) -> Result:
+    r"""Mixture spherical sliced fused Gromov-Wasserstein.
+
+    .. math::
+        MSSFG_{\beta,\kappa}(\mu, \nu) = \max_{\epsilon_1, \dots, \epsilon_k}
+        \mathbb{E}_{\theta \sim \frac1k \sum_{i} vMF(\epsilon_i, \kappa)} FG_\beta(\theta)
+
+    As :func:`ssfg`, with ``k`` locations started at the ``k`` best of ``n_projections``
+    uniform directions (or ``loc``). The draws are stratified over the components (draw l from
+    component l mod k; each component's draws averaged with weight 1/k). The objective is the
+    mean of the components' SSFG objectives, so SFG <= MSSFG <= SSFG <= max-SFG up to
+    estimation error, with equality to SSFG when every location reaches the global maximum;
+    with ``n_components=1`` it is :func:`ssfg` on the same draws.
+
+    Parameters
+    ----------
+    n_components : int >= 1, default 5
+        Number k of components (<= n_projections); 5 leaves 20 draws per component at the
+        default L = 100.
+    loc : (k, d), optional
+        Starting locations (unit rows).
+    others
+        As in :func:`ssfg`; ``log`` holds ``"locations"`` (k, d) instead of ``"direction"``.
+
+    References
+    ----------
+    K. Nguyen et al., ICLR 2021 (see :func:`ssfg`).
+    """
+    k = check_positive_int(n_components, "n_components", 1)
+    return _spherical(X, Y, make_draw=_draw_vmf, k=k, n_projections=n_projections, beta=beta,
+                      p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed, log=log,
+                      location_key="locations")

@@ -1,0 +1,89 @@
+"""Cost of the spherical family relative to SFG on the same number of directions L.
+
+The contract (issue 3): SSFG with ``n_iter = T`` costs at most ``1.3 (T + 1)`` times SFG. The
+timings are interleaved (SFG, then each spherical call, in turn, ``--repeat`` times) and the
+median is reported, so that the ratios come from the same moments of a shared machine.
+
+Two modes: ``forward`` (tensors without gradients: the value only) and ``train`` (inputs with
+``requires_grad`` and ``.backward()`` on the value, as in a training step).
+
+    .venv/bin/python scripts/bench_spherical.py --n 1000 5000 --d 100 --L 500 --T 5 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from functools import partial
+
+import torch
+
+from discrepancies import mssfg, pssfg, sfg, ssfg
+
+FUNCTIONS = {"ssfg": ssfg, "pssfg": pssfg, "mssfg": mssfg}
+
+
+def _timed(fn, X, Y, train: bool, seed: int, **kwargs) -> float:
+    if train:
+        X, Y = X.detach().requires_grad_(True), Y.detach().requires_grad_(True)
+    start = time.perf_counter()
+    value = fn(X, Y, seed=seed, **kwargs)
+    if train:
+        value.backward()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--d", type=int, default=100)
+    parser.add_argument("--L", type=int, default=500)
+    parser.add_argument("--T", type=int, nargs="+", default=[5, 20])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float64")
+    parser.add_argument("--mode", choices=["forward", "train"], nargs="+",
+                        default=["forward", "train"])
+    parser.add_argument("--functions", nargs="+", choices=sorted(FUNCTIONS), default=["ssfg"])
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    dtype = getattr(torch, args.dtype)
+    print(f"d={args.d} L={args.L} dtype={args.dtype} device={args.device} "
+          f"threads={torch.get_num_threads()} repeat={args.repeat}")
+    print(f"{'mode':8} {'n':>6} {'function':8} {'T':>3} {'sfg ms':>9} {'spherical ms':>13} "
+          f"{'ratio/(T+1)':>12}  budget 1.3")
+    for mode in args.mode:
+        train = mode == "train"
+        for n in args.n:
+            g = torch.Generator().manual_seed(n)
+            X = torch.randn(n, args.d, generator=g, dtype=dtype).to(args.device)
+            Y = (1.5 * torch.randn(n, args.d, generator=g, dtype=dtype) + 0.3).to(args.device)
+            calls = [("sfg", 0, partial(_timed, sfg, X, Y, train, n_projections=args.L))]
+            for name in args.functions:
+                for T in args.T:
+                    calls.append((name, T, partial(_timed, FUNCTIONS[name], X, Y, train,
+                                                   n_projections=args.L, n_iter=T)))
+            times: dict[tuple[str, int], list[float]] = {(c[0], c[1]): [] for c in calls}
+            for _, _, call in calls:  # warm-up
+                call(seed=0)
+            for r in range(args.repeat):
+                for name, T, call in calls:
+                    if args.device != "cpu":
+                        torch.cuda.synchronize()
+                    times[(name, T)].append(call(seed=r + 1))
+                    if args.device != "cpu":
+                        torch.cuda.synchronize()
+            t_sfg = statistics.median(times[("sfg", 0)])
+            for name, T, _ in calls[1:]:
+                t = statistics.median(times[(name, T)])
+                ratio = t / ((T + 1) * t_sfg)
+                print(f"{mode:8} {n:>6} {name:8} {T:>3} {1e3 * t_sfg:>9.1f} {1e3 * t:>13.1f} "
+                      f"{ratio:>12.2f}  {'ok' if ratio <= 1.3 else 'OVER'}")
+
+
+if __name__ == "__main__":
+    main()
