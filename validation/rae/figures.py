@@ -50,7 +50,8 @@ def plot_samples(runs: list[Run], shape: tuple[int, int], path: Path) -> None:
     shown = _first_seed(runs)
     n_cols = min(4, len(shown))
     n_rows = math.ceil(len(shown) / n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3 * n_cols, 3.2 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3 * n_cols, 3.4 * n_rows + 0.3),
+                             squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, run in zip(axes.flat, shown, strict=False):
@@ -58,7 +59,7 @@ def plot_samples(runs: list[Run], shape: tuple[int, int], path: Path) -> None:
         ax.imshow(tile(run.samples[:side * side], shape, side), cmap="gray_r", vmin=0, vmax=1)
         ax.set_title(f"{run.method} (seed {run.seed})", fontsize=10)
     fig.suptitle("Generated samples")
-    fig.tight_layout()
+    fig.tight_layout(h_pad=1.5)
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
