@@ -50,20 +50,27 @@ def _numpy_sortable(U: torch.Tensor) -> bool:
     return U.device.type == "cpu" and U.dtype in _NUMPY_SORTED
 
 
-def _sorted_wp_inplace(U: torch.Tensor, V: torch.Tensor, p: float) -> torch.Tensor:
-    """Equal-size W_p^p per row without autograd, overwriting ``U`` and ``V`` (which the caller
-    owns): in-place NumPy sorts and arithmetic, because allocating further (L, n) buffers costs
-    more than the arithmetic at this size. The row means use NumPy's pairwise summation."""
-    u, v = U.numpy(), V.numpy()
-    u.sort(axis=1)
-    v.sort(axis=1)
+def _sorted_projections_numpy(X: torch.Tensor, projections: torch.Tensor) -> np.ndarray:
+    """Sorted rows of the projections (L, n), without autograd, entirely in NumPy: its BLAS
+    computes this product about twice as fast as torch's on the reference CPU, and the sort
+    runs in place on the fresh product."""
+    U = projections.detach().numpy().T @ X.detach().numpy().T
+    U.sort(axis=1)
+    return U
+
+
+def _sorted_wp_numpy(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor,
+                     p: float) -> torch.Tensor:
+    """Equal-size W_p^p per row without autograd, in place on the two (L, n) buffers:
+    allocating more of them costs more than the arithmetic at this size."""
+    u = _sorted_projections_numpy(X, projections)
+    v = _sorted_projections_numpy(Y, projections)
     np.subtract(u, v, out=u)
     if p == 2:
-        np.square(u, out=u)
-    else:
-        np.abs(u, out=u)
-        if p != 1:
-            np.power(u, p, out=u)
+        return torch.from_numpy(np.einsum("ij,ij->i", u, u) / u.shape[1])
+    np.abs(u, out=u)
+    if p != 1:
+        np.power(u, p, out=u)
     return torch.from_numpy(u.mean(axis=1))
 
 
@@ -126,12 +133,12 @@ def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p:
         :math:`W_p^p` per direction, differentiable in ``X``, ``Y`` and ``projections``.
         Inputs are assumed checked (see :mod:`discrepancies._inputs`).
     """
-    U, V = project(X, projections), project(Y, projections)
-    if a is None and b is None and U.shape[1] == V.shape[1]:
-        if not _needs_grad(U, V) and _numpy_sortable(U):
-            return _sorted_wp_inplace(U, V, p)
+    if a is None and b is None and X.shape[0] == Y.shape[0]:
+        if not _needs_grad(X, Y, projections) and _numpy_sortable(X):
+            return _sorted_wp_numpy(X, Y, projections, p)
+        U, V = project(X, projections), project(Y, projections)
         return _abs_pow(sort_rows(U) - sort_rows(V), p).mean(dim=1)
-    return _quantile_wp(U, V, a, b, p)
+    return _quantile_wp(project(X, projections), project(Y, projections), a, b, p)
 
 
 def _fg_candidate(us: torch.Tensor, ws: torch.Tensor, uc: torch.Tensor, wc: torch.Tensor,
@@ -183,8 +190,12 @@ def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, be
     torch.Tensor, shape (L,)
         Differentiable in ``X``, ``Y`` and ``projections``; time O(L n log n), memory O(L n).
     """
-    us = sort_rows(project(X, projections))
-    vs = sort_rows(project(Y, projections))
+    if not _needs_grad(X, Y, projections) and _numpy_sortable(X):
+        us = torch.from_numpy(_sorted_projections_numpy(X, projections))
+        vs = torch.from_numpy(_sorted_projections_numpy(Y, projections))
+    else:
+        us = sort_rows(project(X, projections))
+        vs = sort_rows(project(Y, projections))
     uc = us - us.mean(dim=1, keepdim=True)
     vc = vs - vs.mean(dim=1, keepdim=True)
     identity = _fg_candidate(us, vs, uc, vc, beta, p)

@@ -10,7 +10,8 @@
    one (n, n) float64 tensor; and at n = 2500 to show the linear growth.
 3. FG forward + backward with respect to the directions (one ascent step of the spherical
    family) against the SFG forward pass on the same L.
-The machine may be shared: the ratios, not the seconds, are the result.
+The machine may be shared: the functions take turns within each repeat, and the result is the
+median over repeats of the per-repeat ratios, not the seconds.
 """
 
 from __future__ import annotations
@@ -30,13 +31,21 @@ from discrepancies import sfg, sw
 from discrepancies._slices import fg_per_slice
 
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
+def _interleaved_times(fns: dict, repeats: int) -> dict[str, list[float]]:
+    """Seconds of each function, the functions taking turns within every repeat so that a
+    change of load on the shared machine hits all of them alike."""
+    times = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def _median_ratio(num: list[float], den: list[float]) -> float:
+    """Median over repeats of the per-repeat ratio (same load in numerator and denominator)."""
+    return statistics.median(a / b for a, b in zip(num, den, strict=True))
 
 
 def _plain_torch_sw(X: torch.Tensor, Y: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
@@ -56,16 +65,20 @@ def bench_sw(n: int, d: int, L: int, repeats: int) -> dict:
         Xg = Xt.clone().requires_grad_(True)
         sw(Xg, Yt, projections=Pt).backward()
 
-    times = {
-        "pot": _median_time(lambda: ot.sliced_wasserstein_distance(X, Y, projections=P), repeats),
-        "plain_torch_sort": _median_time(lambda: _plain_torch_sw(Xt, Yt, Pt), repeats),
-        "ours_numpy": _median_time(lambda: sw(X, Y, projections=P), repeats),
-        "ours_torch_forward_backward": _median_time(ours_grad, repeats),
-    }
+    times = _interleaved_times({
+        "pot": lambda: ot.sliced_wasserstein_distance(X, Y, projections=P),
+        "plain_torch_sort": lambda: _plain_torch_sw(Xt, Yt, Pt),
+        "ours_numpy": lambda: sw(X, Y, projections=P),
+        "ours_torch_forward_backward": ours_grad,
+    }, repeats)
     ref = ot.sliced_wasserstein_distance(X, Y, projections=P)
-    return {"n": n, "d": d, "L": L, "seconds": times,
-            "speedup_vs_pot": times["pot"] / times["ours_numpy"],
-            "speedup_vs_pot_with_backward": times["pot"] / times["ours_torch_forward_backward"],
+    return {"n": n, "d": d, "L": L,
+            "median_seconds": {k: statistics.median(v) for k, v in times.items()},
+            "speedup_vs_pot": _median_ratio(times["pot"], times["ours_numpy"]),
+            "speedup_vs_plain_torch_sort": _median_ratio(times["plain_torch_sort"],
+                                                         times["ours_numpy"]),
+            "speedup_vs_pot_with_backward": _median_ratio(times["pot"],
+                                                          times["ours_torch_forward_backward"]),
             "relative_difference_vs_pot": abs(sw(X, Y, projections=P) - ref) / ref}
 
 
@@ -113,12 +126,15 @@ def bench_fg_step(n: int, d: int, L: int, repeats: int) -> dict:
     def value_with_grad_to_x():
         sfg(X.clone().requires_grad_(True), Y, projections=P).backward()
 
-    times = {"sfg_forward": _median_time(lambda: sfg(X, Y, projections=P), repeats),
-             "sfg_forward_backward_x": _median_time(value_with_grad_to_x, repeats),
-             "fg_step_forward_backward_projections": _median_time(step, repeats)}
-    return {"n": n, "d": d, "L": L, "seconds": times,
-            "step_over_sfg_forward": times["fg_step_forward_backward_projections"]
-            / times["sfg_forward"]}
+    times = _interleaved_times({"sfg_forward": lambda: sfg(X, Y, projections=P),
+                                "sfg_forward_backward_x": value_with_grad_to_x,
+                                "fg_step_forward_backward_projections": step}, repeats)
+    return {"n": n, "d": d, "L": L,
+            "median_seconds": {k: statistics.median(v) for k, v in times.items()},
+            "step_over_sfg_forward": _median_ratio(times["fg_step_forward_backward_projections"],
+                                                   times["sfg_forward"]),
+            "step_over_sfg_forward_backward": _median_ratio(
+                times["fg_step_forward_backward_projections"], times["sfg_forward_backward_x"])}
 
 
 def main() -> None:
