@@ -196,3 +196,21 @@ def test_gradient_free_path_leaves_inputs_untouched(clouds):
     Xt, Yt = torch.from_numpy(X.copy()), torch.from_numpy(Y.copy())
     sw(Xt, Yt, projections=P)
     assert np.array_equal(Xt.numpy(), X) and np.array_equal(Yt.numpy(), Y)
+
+
+@pytest.mark.parametrize(("beta", "p"), [(0.0, 2), (0.5, 1), (0.5, 3), (0.9, 2), (1.0, 2.5)])
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_fg_closed_form_backward_matches_finite_differences(beta, p, mirrored):
+    # mirrored: Y close to -X, so that the anti-identity coupling is the one chosen.
+    g = torch.Generator().manual_seed(2)
+    X = torch.randn(7, 3, generator=g, dtype=torch.float64)
+    Y = (-X if mirrored else torch.randn(7, 3, generator=g, dtype=torch.float64))
+    Y = Y + 0.1 * torch.randn(7, 3, generator=g, dtype=torch.float64)
+    P = torch.from_numpy(unit_columns(np.random.default_rng(1), 3, 3))
+    identity, anti = (reference._fg_cost(np.sort((X @ P[:, 0]).numpy()), w, beta, p)
+                      for w in (np.sort((Y @ P[:, 0]).numpy()),
+                                np.sort((Y @ P[:, 0]).numpy())[::-1]))
+    if beta == 1.0:  # the structure term alone: a mirror image is matched by the anti-identity
+        assert (anti < identity) == mirrored
+    inputs = tuple(t.clone().requires_grad_(True) for t in (X, Y, P))
+    assert torch.autograd.gradcheck(lambda x, y, q: fg_per_slice(x, y, q, beta, p), inputs)
