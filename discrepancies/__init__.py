@@ -13,19 +13,11 @@ from collections.abc import Callable
 from . import reference
 from .fused import max_sfg, sfg
 from .sliced import max_sw, sw
-
-try:  # the spherical family lands separately (discrepancies/spherical.py)
-    from .spherical import mssfg, pssfg, ssfg
-except ModuleNotFoundError as err:
-    if err.name != f"{__name__}.spherical":
-        raise
-    ssfg = mssfg = pssfg = None
+from .spherical import mssfg, pssfg, ssfg
 
 REGISTRY: dict[str, Callable] = {
-    name: fn
-    for name, fn in {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg,
-                     "ssfg": ssfg, "mssfg": mssfg, "pssfg": pssfg}.items()
-    if fn is not None
+    "sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg,
+    "ssfg": ssfg, "mssfg": mssfg, "pssfg": pssfg,
 }
 
 __all__ = ["REGISTRY", "max_sfg", "max_sw", "mssfg", "pssfg", "reference", "sfg", "ssfg", "sw"]

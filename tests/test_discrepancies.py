@@ -103,7 +103,7 @@ def test_log_contents(clouds):
 
 
 def test_registry_names_functions():
-    assert {"sw", "max_sw", "sfg", "max_sfg"} <= set(REGISTRY)
+    assert set(REGISTRY) == {"sw", "max_sw", "sfg", "max_sfg", "ssfg", "mssfg", "pssfg"}
     for name, fn in REGISTRY.items():
         assert fn.__name__ == name
 
