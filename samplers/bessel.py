@@ -43,14 +43,12 @@ _U = (
 )
 
 
-def _debye_log_iv(nu: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """log I_nu(x) by the uniform asymptotic expansion; float64, ``nu >= NU_DEBYE``, ``x > 0``."""
-    z = x / nu
-    sq = torch.sqrt(1 + z * z)
-    p = 1 / sq
-    eta = sq + torch.log(z) - torch.log1p(sq)
+def _debye_parts(nu: torch.Tensor, x: torch.Tensor):
+    """``S = sqrt(nu^2 + x^2)`` and ``log sum_k U_k(p) / nu^k`` (``p = nu / S``)."""
+    big_s = torch.sqrt(nu * nu + x * x)
+    p = nu / big_s
     p2 = p * p
-    series = torch.ones_like(z)
+    series = torch.ones_like(p)
     nu_pow = torch.ones_like(nu)
     p_pow = torch.ones_like(p)
     for coeffs, denom in _U:
@@ -60,7 +58,31 @@ def _debye_log_iv(nu: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         for c in reversed(coeffs):
             poly = poly * p2 + c
         series = series + p_pow * poly / (denom * nu_pow)
-    return nu * eta - 0.5 * torch.log(2 * math.pi * nu) - 0.5 * torch.log(sq) + torch.log(series)
+    return big_s, torch.log(series)
+
+
+def _debye_log_iv(nu: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """log I_nu(x) by the uniform expansion; float64, ``nu >= NU_DEBYE``, ``x > 0``.
+
+    ``nu eta = S + nu log(x / (nu + S))`` and ``(2 pi nu)^(1/2) (1 + z^2)^(1/4) = (2 pi S)^(1/2)``.
+    """
+    big_s, log_series = _debye_parts(nu, x)
+    return (big_s + nu * torch.log(x / (nu + big_s)) - 0.5 * torch.log(2 * math.pi * big_s)
+            + log_series)
+
+
+def _debye_log_ratio(nu: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``log I_{nu+1}(x) - log I_nu(x)`` by the uniform expansion, without cancellation.
+
+    The two large terms are differenced analytically: ``S_1 - S_0 = (2 nu + 1) / (S_0 + S_1)``
+    and ``(nu+1) log(x / (nu+1+S_1)) - nu log(x / (nu+S_0))
+    = log(x / (nu+1+S_1)) - nu log1p((1 + S_1 - S_0) / (nu + S_0))``.
+    """
+    s0, log_series0 = _debye_parts(nu, x)
+    s1, log_series1 = _debye_parts(nu + 1, x)
+    ds = (2 * nu + 1) / (s0 + s1)
+    return (ds + torch.log(x / (nu + 1 + s1)) - nu * torch.log1p((1 + ds) / (nu + s0))
+            - 0.5 * torch.log1p(ds / s0) + log_series1 - log_series0)
 
 
 def _log_iv_and_ratio(nu, x) -> tuple[torch.Tensor, torch.Tensor, torch.dtype]:
@@ -82,7 +104,7 @@ def _log_iv_and_ratio(nu, x) -> tuple[torch.Tensor, torch.Tensor, torch.dtype]:
     top = nu64 + steps
     log_top = _debye_log_iv(top, xs)
     # r = I_m / I_{m+1} at m = top, then carried down to m = nu
-    r = torch.exp(log_top - _debye_log_iv(top + 1, xs))
+    r = torch.exp(-_debye_log_ratio(top, xs))
     log_iv = log_top
     for j in range(1, int(steps.max().item()) + 1 if steps.numel() else 1):
         active = steps >= j
