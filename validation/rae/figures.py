@@ -88,13 +88,13 @@ def plot_metrics(summary: dict[str, dict[str, dict[str, float]]], path: Path) ->
     methods = list(summary)
     fig, axes = plt.subplots(1, len(METRIC_LABELS), figsize=(3.4 * len(METRIC_LABELS), 3.6))
     colors = plt.cm.tab10(np.arange(len(methods)) % 10)
+    n = max(s["n"] for row in summary.values() for s in row.values())
     for ax, (metric, label) in zip(axes, METRIC_LABELS.items(), strict=True):
         means = [summary[m][metric]["mean"] for m in methods]
-        stds = [np.nan_to_num(summary[m][metric]["std"]) for m in methods]
+        stds = [summary[m][metric]["std"] for m in methods] if n > 1 else None
         ax.bar(range(len(methods)), means, yerr=stds, capsize=3, color=colors)
         ax.set_xticks(range(len(methods)), methods, rotation=60, ha="right", fontsize=8)
         ax.set_title(label, fontsize=9)
-    n = max(s["n"] for row in summary.values() for s in row.values())
     fig.suptitle(f"Held-out metrics, mean +- std over {n} seed(s); lower is better")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
