@@ -1,0 +1,333 @@
+"""Tests of the spherical family (SSFG, MSSFG, PSSFG): discrepancies/spherical.py.
+
+Independent values: the NumPy reference (per-direction FG_beta on the very directions drawn,
+and the objective at a fixed location by quadrature in d = 2), autograd through
+``fg_per_slice`` (for the closed-form ascent gradient), SFG and max-SFG (the kappa limits),
+exact identities. Monte Carlo comparisons use z thresholds with Bonferroni's correction at a
+family-wise alpha = 1e-3 (validation.spherical_checks.z_bonferroni), and each statistical check
+is shown to fail on a mutated estimator.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import discrepancies.spherical as spherical
+import validation.spherical_checks as sc
+from discrepancies import REGISTRY, mssfg, pssfg, reference, ssfg
+
+FAMILY = sc.FAMILY
+NAMES = tuple(FAMILY)
+
+
+def _problem(n: int = 30, d: int = 4, seed: int = 0, dtype=torch.float64):
+    return sc.problem(n, d, seed, dtype=dtype)
+
+
+def _k(name: str) -> int:
+    return spherical.DEFAULTS["n_components"] if name == "mssfg" else 1
+
+
+def _stratified_mean(values: np.ndarray, k: int) -> float:
+    return float(np.mean([values[c::k].mean() for c in range(k)]))
+
+
+def test_registry_holds_the_family():
+    assert REGISTRY["ssfg"] is ssfg and REGISTRY["mssfg"] is mssfg and REGISTRY["pssfg"] is pssfg
+
+
+# ---------------------------------------------------------------- closed-form ascent gradient
+
+@pytest.mark.parametrize("p", [1.0, 1.5, 2.0, 3.0])
+@pytest.mark.parametrize("beta", [0.0, 0.1, 1.0])
+def test_closed_form_gradient_matches_autograd(p, beta):
+    g = torch.Generator().manual_seed(2)
+    for X, Y in (_problem(25, 5, 1), sc.mirrored(*_problem(25, 5, 1))):
+        theta = torch.nn.functional.normalize(torch.randn(40, 5, generator=g,
+                                                          dtype=torch.float64), dim=1)
+        theta.requires_grad_(True)
+        auto = spherical.fg_per_slice(X, Y, theta.T, beta, p)
+        (g_auto,) = torch.autograd.grad(auto.sum(), theta)
+        values, grad = spherical.fg_value_and_grad(theta.detach(), spherical._Centred.of(X, Y),
+                                                   beta, p)
+        torch.testing.assert_close(values, auto.detach(), rtol=1e-12, atol=0)
+        torch.testing.assert_close(grad, g_auto, rtol=1e-10, atol=1e-12 * g_auto.abs().max())
+
+
+def test_closed_form_covers_the_anti_identity_branch():
+    X, Y = sc.mirrored(*_problem(25, 5, 1))
+    P = torch.nn.functional.normalize(torch.randn(5, 40, dtype=torch.float64), dim=0)
+    assert sc.anti_identity_wins(X, Y, P, 0.1, 2.0) >= 10
+
+
+def test_a_wrong_gradient_is_caught():
+    """Mutation: dropping the structure term's cubic part must break the comparison above."""
+    X, Y = _problem(25, 5, 1)
+    theta = torch.nn.functional.normalize(torch.randn(10, 5, dtype=torch.float64), dim=1)
+    _, right = spherical.fg_value_and_grad(theta, spherical._Centred.of(X, Y), 0.1, 2.0)
+    _, wrong = spherical.fg_value_and_grad(theta, spherical._Centred.of(X, Y), 0.0, 2.0)
+    assert (right - wrong).norm() > 1e-3 * right.norm()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_packed_argsort_sorts(dtype):
+    rng = np.random.default_rng(0)
+    U = rng.standard_normal((7, 1001)).astype(dtype) * 10.0 ** rng.integers(-30, 30, (7, 1))
+    U[0, :6] = [-0.0, 0.0, -np.inf, np.inf, np.finfo(dtype).tiny, -np.finfo(dtype).tiny]
+    U[1] = 3.0  # all ties
+    idx = spherical._argsort_rows_packed(torch.from_numpy(U)).numpy()
+    assert np.array_equal(np.sort(idx, axis=1), np.tile(np.arange(1001), (7, 1)))
+    got = np.take_along_axis(U, idx, axis=1)
+    assert np.array_equal(got, np.sort(U, axis=1))
+    if dtype == np.float32:  # exact, ties in index order like a stable argsort
+        assert np.array_equal(idx, np.argsort(U, axis=1, kind="stable"))
+
+
+# ---------------------------------------------------------------- values against the reference
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("p", "beta"), [(2.0, 0.1), (1.0, 0.0), (3.0, 1.0)])
+def test_value_matches_reference_on_its_own_draws(name, p, beta):
+    X, Y = _problem(30, 4, 3)
+    value, log = FAMILY[name](X, Y, p=p, beta=beta, seed=0, n_projections=25, n_iter=3,
+                              log=True)
+    ref = reference.fg_per_slice(X.numpy(), Y.numpy(), log["projections"].numpy(), beta, p)
+    np.testing.assert_allclose(log["per_slice"].numpy(), ref, rtol=1e-12)
+    assert value.item() == pytest.approx(_stratified_mean(ref, _k(name)), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_matches_reference(name):
+    """float32: each FG_beta is a sum of n non-negative terms of 4th powers, so its relative
+    rounding error is a few times n * 2^-24 ~ 2e-6 at n = 30; 1e-4 leaves margin and still
+    catches any formula error (those are O(1))."""
+    X, Y = _problem(30, 4, 3)
+    value, log = FAMILY[name](X.float(), Y.float(), seed=0, n_projections=25, n_iter=3,
+                              log=True)
+    assert value.dtype == torch.float32
+    ref = reference.fg_per_slice(X.numpy(), Y.numpy(), log["projections"].double().numpy(),
+                                 0.1, 2.0)
+    np.testing.assert_allclose(log["per_slice"].double().numpy(), ref, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_objective_matches_quadrature_and_catches_wrong_kappa(name):
+    """The Monte Carlo objective at a fixed location (n_iter=0) against the reference's
+    quadrature in d = 2, kappa in {2, 20}: |z| <= z(1e-3, Bonferroni over 2, two-sided). The
+    same test must reject draws that ignore kappa."""
+    X, Y = _problem(10, 2, 7)
+    g = torch.Generator().manual_seed(4)
+    k = 2 if name == "mssfg" else 1
+    locs = torch.nn.functional.normalize(torch.randn(k, 2, generator=g, dtype=torch.float64),
+                                         dim=1)
+    loc = locs if name == "mssfg" else locs[0]
+    kw = {"n_components": 2} if name == "mssfg" else {}
+    z = sc.z_bonferroni(1e-3, 2, two_sided=True)
+    for mutated in (None, "kappa_ignored"):
+        rejected = 0
+        for kappa in (2.0, 20.0):
+            if mutated:
+                with sc.mutation(mutated):
+                    est, _ = sc.estimate(name, X, Y, n_projections=20000, n_iter=0, loc=loc,
+                                         kappa=kappa, seed=1, **kw)
+            else:
+                est, _ = sc.estimate(name, X, Y, n_projections=20000, n_iter=0, loc=loc,
+                                     kappa=kappa, seed=1, **kw)
+            q = sc.REFERENCE_OBJECTIVE[name](X.numpy(), Y.numpy(), loc.numpy(), kappa,
+                                             n_grid=400)
+            rejected += abs(est.value - q) / est.se > z
+        assert rejected == (0 if mutated is None else 2), (mutated, rejected)
+
+
+# ---------------------------------------------------------------- ordering and kappa limits
+
+Z_ORDER = sc.z_bonferroni(1e-3, 3 * len(NAMES))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ordering_and_limits(name):
+    X, Y = _problem(40, 5, 11)
+    ok, detail = sc.ordering(name, X, Y, L=300, seed=0, z=Z_ORDER)
+    assert ok, detail
+    ok_small, ok_large, detail = sc.kappa_limits(name, X, Y, L=300, seed=0, z=Z_ORDER)
+    assert ok_small and ok_large, detail
+
+
+@pytest.mark.parametrize("kind", sc.MUTATIONS)
+def test_ordering_and_limits_catch_mutations(kind):
+    X, Y = _problem(40, 5, 11)
+    with sc.mutation(kind):
+        ok, _ = sc.ordering("ssfg", X, Y, L=300, seed=0, z=Z_ORDER)
+        ok_small, ok_large, detail = sc.kappa_limits("ssfg", X, Y, L=300, seed=0, z=Z_ORDER)
+    assert not (ok and ok_small and ok_large), detail
+
+
+def test_mutations_are_undone():
+    X, Y = _problem(20, 3, 2)
+    before = ssfg(X, Y, seed=0)
+    for kind in sc.MUTATIONS:
+        with sc.mutation(kind):
+            pass
+    assert ssfg(X, Y, seed=0) == before
+
+
+# ---------------------------------------------------------------- identities
+
+def test_mssfg_with_one_component_is_ssfg_on_the_same_draws():
+    X, Y = _problem(30, 4, 5)
+    a, log_a = ssfg(X, Y, seed=3, log=True)
+    b, log_b = mssfg(X, Y, n_components=1, seed=3, log=True)
+    assert a == b
+    assert torch.equal(log_a["projections"], log_b["projections"])
+    assert torch.equal(log_a["direction"], log_b["locations"][0])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_self_distance_is_zero_and_symmetric(name):
+    X, Y = _problem(30, 4, 6)
+    fn = FAMILY[name]
+    assert fn(X, X, seed=0).item() == 0.0
+    assert fn(X, Y, seed=2).item() == pytest.approx(fn(Y, X, seed=2).item(), rel=1e-10)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_numpy_in_numpy_out_and_seeds(name):
+    X, Y = _problem(20, 3, 8)
+    fn = FAMILY[name]
+    out = fn(X.numpy(), Y.numpy(), seed=4)
+    assert isinstance(out, np.float64)
+    assert out == fn(X, Y, seed=4).item()
+    g1, g2 = torch.Generator().manual_seed(9), torch.Generator().manual_seed(9)
+    assert fn(X, Y, seed=g1) == fn(X, Y, seed=g2)
+    assert fn(X, Y, seed=1) != fn(X, Y, seed=2)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_log_contents(name):
+    X, Y = _problem(20, 3, 8)
+    L, T = 12, 4
+    kw = {"n_components": 3} if name == "mssfg" else {}
+    _, log = FAMILY[name](X, Y, n_projections=L, n_iter=T, seed=0, log=True, **kw)
+    assert log["projections"].shape == (3, L) and log["per_slice"].shape == (L,)
+    torch.testing.assert_close(log["projections"].norm(dim=0), torch.ones(L, dtype=X.dtype))
+    location = log["locations"] if name == "mssfg" else log["direction"]
+    assert location.shape == ((3, 3) if name == "mssfg" else (3,))
+    assert log["history"].shape == (T + 1,)
+    _, log0 = FAMILY[name](X, Y, n_projections=L, n_iter=0, seed=0, log=True, **kw)
+    assert log0["history"].numel() == 0
+
+
+def test_warm_start_location_is_used():
+    X, Y = _problem(20, 3, 8)
+    loc = torch.tensor([0.0, 0.6, 0.8], dtype=torch.float64)
+    _, log = ssfg(X, Y, n_iter=0, loc=loc, seed=0, log=True)
+    assert torch.equal(log["direction"], loc)
+
+
+# ---------------------------------------------------------------- gradients
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradcheck_at_a_fixed_location(name):
+    X, Y = _problem(8, 3, 5)
+    g = torch.Generator().manual_seed(1)
+    k = 2 if name == "mssfg" else 1
+    locs = torch.nn.functional.normalize(torch.randn(k, 3, generator=g, dtype=torch.float64),
+                                         dim=1)
+    kw = {"n_components": 2, "loc": locs} if name == "mssfg" else {"loc": locs[0]}
+    torch.autograd.gradcheck(
+        lambda A, B: FAMILY[name](A, B, n_iter=0, n_projections=20, seed=0, **kw),
+        (X.clone().requires_grad_(True), Y.clone().requires_grad_(True)),
+        eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradient_is_the_envelope_and_a_step_decreases(name):
+    X, Y = _problem(20, 3, 5)
+    kw = {"n_components": 2} if name == "mssfg" else {}
+    Xg = X.clone().requires_grad_(True)
+    value, log = FAMILY[name](Xg, Y, n_iter=5, n_projections=30, seed=0, log=True, **kw)
+    (grad,) = torch.autograd.grad(value, Xg)
+    Xh = X.clone().requires_grad_(True)
+    per = spherical.fg_per_slice(Xh, Y, log["projections"], 0.1, 2.0)
+    weights = spherical._stratum_weights(30, 2 if name == "mssfg" else 1, per)
+    (g_ref,) = torch.autograd.grad(per @ weights, Xh)
+    torch.testing.assert_close(grad, g_ref, rtol=1e-12, atol=0)
+    step = 0.05 * value.item() / grad.norm().item() ** 2
+    assert FAMILY[name](X - step * grad, Y, n_iter=5, n_projections=30, seed=0, **kw) \
+        < value.item()
+
+
+def test_ascent_uses_detached_data():
+    """The ascent must not leave a graph on X: only the final recompute is differentiated."""
+    X, Y = _problem(20, 3, 5)
+    Xg = X.clone().requires_grad_(True)
+    value = ssfg(Xg, Y, n_iter=3, seed=0)
+    (grad,) = torch.autograd.grad(value, Xg)
+    assert torch.isfinite(grad).all() and value.grad_fn is not None
+
+
+# ---------------------------------------------------------------- bad inputs
+
+BAD = [
+    ({"kappa": -1.0}, ValueError, "kappa"),
+    ({"kappa": float("nan")}, ValueError, "kappa"),
+    ({"beta": 1.5}, ValueError, "beta"),
+    ({"p": 0.5}, ValueError, "p must"),
+    ({"n_projections": 0}, ValueError, "n_projections"),
+    ({"n_projections": 2.5}, TypeError, "n_projections"),
+    ({"n_iter": -1}, ValueError, "n_iter"),
+    ({"lr": 0.0}, ValueError, "lr"),
+    ({"seed": -3}, ValueError, "seed"),
+    ({"seed": "a"}, TypeError, "seed"),
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("kwargs", "error", "match"), BAD)
+def test_bad_keywords_raise(name, kwargs, error, match):
+    X, Y = _problem(10, 3, 0)
+    with pytest.raises(error, match=match):
+        FAMILY[name](X, Y, **kwargs)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_point_clouds_raise(name):
+    X, Y = _problem(10, 3, 0)
+    fn = FAMILY[name]
+    with pytest.raises(ValueError, match="n=10 and m=9"):
+        fn(X, Y[:9])
+    with pytest.raises(ValueError, match="d >= 2"):
+        fn(X[:, :1], Y[:, :1])
+    with pytest.raises(ValueError, match="same dimension"):
+        fn(X, Y[:, :2])
+    bad = X.clone()
+    bad[0, 0] = math.nan
+    with pytest.raises(ValueError, match="X must be finite"):
+        fn(bad, Y)
+    with pytest.raises(ValueError, match="2-D"):
+        fn(X[0], Y[0])
+
+
+@pytest.mark.parametrize("name", ["ssfg", "pssfg"])
+def test_bad_location_raises(name):
+    X, Y = _problem(10, 3, 0)
+    with pytest.raises(ValueError, match="loc must have unit norm"):
+        FAMILY[name](X, Y, loc=torch.tensor([1.0, 1.0, 0.0], dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"loc must have shape \(3,\)"):
+        FAMILY[name](X, Y, loc=torch.eye(3, dtype=torch.float64)[:2])
+
+
+def test_mssfg_bad_components_raise():
+    X, Y = _problem(10, 3, 0)
+    with pytest.raises(ValueError, match="n_components must be >= 1, got 0"):
+        mssfg(X, Y, n_components=0)
+    with pytest.raises(TypeError, match="n_components"):
+        mssfg(X, Y, n_components=2.0)
+    with pytest.raises(ValueError, match="n_components=20 and n_projections=10"):
+        mssfg(X, Y, n_components=20, n_projections=10)
+    with pytest.raises(ValueError, match=r"loc must have shape \(2, 3\)"):
+        mssfg(X, Y, n_components=2, loc=torch.eye(3, dtype=torch.float64))
