@@ -141,24 +141,35 @@ def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p:
     return _quantile_wp(project(X, projections), project(Y, projections), a, b, p)
 
 
-def _fg_candidate(us: torch.Tensor, ws: torch.Tensor, uc: torch.Tensor, wc: torch.Tensor,
-                  beta: float, p: float) -> torch.Tensor:
-    """FG cost per row of the coupling u_i <-> w_i (w already permuted by sigma).
+def _row_mean_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Row means of a * b for (L, n) tensors, without an (L, n) temporary."""
+    return torch.linalg.vecdot(a, b, dim=1) / a.shape[1]
+
+
+def _fg_candidate(us: torch.Tensor, ws: torch.Tensor, beta: float,
+                  p: float) -> torch.Tensor:
+    r"""FG cost per row of the coupling u_i <-> w_i (w already permuted by sigma).
 
     The structure term uses
     :math:`(u_i-u_j)^2 - (w_i-w_j)^2 = (s_i - s_j)(t_i - t_j)` with :math:`s = u - w`,
-    :math:`t = u + w`; for centred s, t,
-    :math:`\\frac1{n^2}\\sum_{ij} (s_i-s_j)^2 (t_i-t_j)^2
-    = 2\\,\\overline{s^2 t^2} + 2\\,\\overline{s^2}\\,\\overline{t^2} + 4\\,\\overline{s t}^2`:
-    a sum of non-negative terms, so no cancellation and never an (n, n) tensor.
+    :math:`t = u + w`; for centred s, t (bars are row means),
+    :math:`\frac1{n^2}\sum_{ij} (s_i-s_j)^2 (t_i-t_j)^2
+    = 2\,\overline{s^2 t^2} + 2\,\overline{s^2}\,\overline{t^2} + 4\,\overline{s t}^2`:
+    a sum of non-negative terms, so no cancellation and never an (n, n) tensor. At most three
+    (L, n) buffers are live (in-place updates, row means by ``vecdot``).
     """
-    value = (1.0 - beta) * _abs_pow(us - ws, p).mean(dim=1) if beta < 1 else 0.0
+    s = us - ws
+    value = torch.zeros(us.shape[0], dtype=us.dtype, device=us.device)
+    if beta < 1:
+        transport = _row_mean_product(s, s) if p == 2 else _abs_pow(s, p).mean(dim=1)
+        value = (1.0 - beta) * transport
     if beta > 0:
-        s, t = uc - wc, uc + wc
-        s2, t2 = s * s, t * t
-        structure = (2.0 * (s2 * t2).mean(dim=1)
-                     + 2.0 * s2.mean(dim=1) * t2.mean(dim=1)
-                     + 4.0 * (s * t).mean(dim=1).square())
+        s -= s.mean(dim=1, keepdim=True)
+        t = us + ws
+        t -= t.mean(dim=1, keepdim=True)
+        s2, t2, st = _row_mean_product(s, s), _row_mean_product(t, t), _row_mean_product(s, t)
+        s *= t
+        structure = 2.0 * _row_mean_product(s, s) + 2.0 * s2 * t2 + 4.0 * st.square()
         value = value + beta * structure
     return value
 
@@ -201,10 +212,7 @@ def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, be
 
 def _fg_identity_and_anti(us: torch.Tensor, vs: torch.Tensor, beta: float,
                           p: float) -> tuple[torch.Tensor, torch.Tensor]:
-    uc = us - us.mean(dim=1, keepdim=True)
-    vc = vs - vs.mean(dim=1, keepdim=True)
-    return (_fg_candidate(us, vs, uc, vc, beta, p),
-            _fg_candidate(us, vs.flip(1), uc, vc.flip(1), beta, p))
+    return _fg_candidate(us, vs, beta, p), _fg_candidate(us, vs.flip(1), beta, p)
 
 
 class _SortedFG(torch.autograd.Function):
@@ -243,31 +251,30 @@ class _SortedFG(torch.autograd.Function):
         n = us.shape[1]
         anti_rows = use_anti.unsqueeze(1)
         w = torch.where(anti_rows, vs.flip(1), vs)
-        g_u = torch.zeros_like(us)
-        g_w = torch.zeros_like(us)
-        if beta < 1:
-            diff = us - w
-            if p == 2:
-                transport = diff.mul_(2.0 * (1.0 - beta) / n)
-            else:
-                transport = diff.abs().pow_(p - 1).mul_(diff.sign()).mul_((1.0 - beta) * p / n)
-            g_u += transport
-            g_w -= transport
-            del diff, transport
+        s = us - w
+        if p == 2:
+            g_u = s * (2.0 * (1.0 - beta) / n)
+        elif p == 1:
+            g_u = s.sign().mul_((1.0 - beta) / n)
+        else:
+            g_u = s.abs().pow_(p - 1).mul_(s.sign()).mul_((1.0 - beta) * p / n)
+        g_w = -g_u
         if beta > 0:
-            uc = us - us.mean(dim=1, keepdim=True)
-            wc = w - w.mean(dim=1, keepdim=True)
-            s, t = uc - wc, uc + wc
-            del uc, wc
-            s2_mean = (s * s).mean(dim=1, keepdim=True)
-            t2_mean = (t * t).mean(dim=1, keepdim=True)
-            st_mean = (s * t).mean(dim=1, keepdim=True)
-            d_s = s * (t * t + t2_mean) + 2.0 * st_mean * t
-            d_t = t * (s * s + s2_mean) + 2.0 * st_mean * s
+            s -= s.mean(dim=1, keepdim=True)
+            t = us + w
+            t -= t.mean(dim=1, keepdim=True)
+            del w
+            s2, t2 = _row_mean_product(s, s).unsqueeze(1), _row_mean_product(t, t).unsqueeze(1)
+            two_st = 2.0 * _row_mean_product(s, t).unsqueeze(1)
+            d_s = (t * t).add_(t2).mul_(s).addcmul_(t, two_st)
+            d_t = (s * s).add_(s2).mul_(t).addcmul_(s, two_st)
+            del s, t
+            d_w = d_t - d_s
+            d_u = d_t.add_(d_s)
+            del d_s
             scale = 4.0 * beta / n
-            d_u, d_w = (d_s + d_t).mul_(scale), (d_t - d_s).mul_(scale)
-            g_u += d_u - d_u.mean(dim=1, keepdim=True)
-            g_w += d_w - d_w.mean(dim=1, keepdim=True)
+            g_u.add_(d_u.sub_(d_u.mean(dim=1, keepdim=True)), alpha=scale)
+            g_w.add_(d_w.sub_(d_w.mean(dim=1, keepdim=True)), alpha=scale)
         g_v = torch.where(anti_rows, g_w.flip(1), g_w)
-        scale_rows = grad_out.unsqueeze(1)
-        return g_u * scale_rows, g_v * scale_rows, None, None
+        rows = grad_out.unsqueeze(1)
+        return g_u.mul_(rows), g_v.mul_(rows), None, None
