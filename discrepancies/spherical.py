@@ -91,20 +91,27 @@ DEFAULTS = {"n_projections": 100, "kappa": 10.0, "n_iter": 10, "lr": 0.5, "n_com
 
 @dataclass(frozen=True)
 class _Centred:
-    """Detached point clouds centred at their means, and what the analytic gradient needs."""
+    """Detached point clouds centred at their means, laid out so that an ascent step needs two
+    matrix products: ``theta @ right`` gives the projections of both clouds, of the mean gap and
+    of the scatter matrices at once, and ``H @ stacked`` takes the gradient back."""
 
-    Xc: torch.Tensor  # (n, d)
-    Yc: torch.Tensor  # (n, d)
-    mean_gap: torch.Tensor  # (d,)  mean(X) - mean(Y)
-    Cx: torch.Tensor  # (d, d)  Xc^T Xc
-    Cy: torch.Tensor  # (d, d)  Yc^T Yc
+    n: int
+    d: int
+    stacked: torch.Tensor  # (2n, d): X - mean(X), then Y - mean(Y)
+    mean_gap: torch.Tensor  # (d,): mean(X) - mean(Y)
+    right: torch.Tensor  # (d, 2n + 1 + 2d): stacked^T | mean_gap | Xc^T Xc | Yc^T Yc
 
     @classmethod
     def of(cls, X: torch.Tensor, Y: torch.Tensor) -> _Centred:
         X, Y = X.detach(), Y.detach()
+        n, d = X.shape
         x_mean, y_mean = X.mean(dim=0), Y.mean(dim=0)
-        Xc, Yc = X - x_mean, Y - y_mean
-        return cls(Xc, Yc, x_mean - y_mean, Xc.T @ Xc, Yc.T @ Yc)
+        stacked = torch.cat((X - x_mean, Y - y_mean))
+        clouds = stacked.view(2, n, d)
+        scatter = clouds.transpose(1, 2) @ clouds  # (2, d, d)
+        right = torch.cat((stacked.T, (x_mean - y_mean).unsqueeze(1), scatter[0], scatter[1]),
+                          dim=1)
+        return cls(n, d, stacked, x_mean - y_mean, right)
 
 
 def _rowdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -200,11 +207,11 @@ def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float
     grad : torch.Tensor, shape (L, d), or None
         Row l is the gradient of ``values[l]`` with respect to ``theta[l]``.
     """
-    n = data.Xc.shape[0]
-    U, V = theta @ data.Xc.T, theta @ data.Yc.T
+    n, d = data.n, data.d
+    projected = theta @ data.right
+    U, V, delta = projected[:, :n], projected[:, n:2 * n], projected[:, 2 * n]
     iu, iv = _argsort_for_ascent(U), _argsort_for_ascent(V)
     a, b = U.gather(1, iu), V.gather(1, iv)
-    delta = theta @ data.mean_gap
     m2 = (_rowdot(a, a) + _rowdot(b, b)) / n  # mean(a^2) + mean(w^2)
     est = (_rowdot(a, a) - _rowdot(b, b)) / n  # mean(s t)
 
@@ -247,10 +254,13 @@ def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float
         h_a += omega
         h_w -= omega
         omega_mean = omega.mean(dim=1)
-    grad = (torch.empty_like(h_a).scatter_(1, iu, h_a) @ data.Xc
-            + torch.empty_like(h_w).scatter_(1, iw, h_w) @ data.Yc
-            + alpha_a.unsqueeze(1) * (theta @ data.Cx)
-            + alpha_w.unsqueeze(1) * (theta @ data.Cy)) / n
+    h = torch.empty((theta.shape[0], 2 * n), dtype=a.dtype, device=a.device)
+    h[:, :n].scatter_(1, iu, h_a)
+    h[:, n:].scatter_(1, iw, h_w)
+    theta_cx = projected[:, 2 * n + 1:2 * n + 1 + d]
+    theta_cy = projected[:, 2 * n + 1 + d:]
+    grad = (h @ data.stacked + alpha_a.unsqueeze(1) * theta_cx
+            + alpha_w.unsqueeze(1) * theta_cy) / n
     return values, grad + omega_mean.unsqueeze(1) * data.mean_gap
 
 
