@@ -85,12 +85,13 @@ def _literal(text: str) -> object:
 
 
 def newest_result_file(path: Path) -> Path:
-    """``path`` itself if it is a file, else the newest asv result file below it (by its date)."""
+    """``path`` itself if it is a file, else the asv result file below it of the newest commit
+    (asv's ``date`` is the commit's), the most recently written one among equals."""
     if path.is_file():
         return path
     if not path.is_dir():
         raise ValueError(f"--from-asv: {str(path)!r} is neither an asv result file nor a folder")
-    best: tuple[int, Path] | None = None
+    best: tuple[tuple[int, float], Path] | None = None
     for f in path.rglob("*.json"):
         if f.name in ("machine.json", "benchmarks.json"):
             continue
@@ -99,7 +100,7 @@ def newest_result_file(path: Path) -> Path:
         except (OSError, json.JSONDecodeError):
             continue
         if isinstance(data, dict) and "result_columns" in data and "results" in data:
-            key = (int(data.get("date") or 0), f)
+            key = ((int(data.get("date") or 0), f.stat().st_mtime), f)
             best = key if best is None or key[0] > best[0] else best
     if best is None:
         raise ValueError(f"--from-asv: no asv result file (result_columns format) under {path}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,10 @@ def test_newest_result_file_is_chosen_by_date(tmp_path):
     new = write_asv_results(tmp_path, date=2_000, name="11111111")
     assert curves.newest_result_file(tmp_path) == new
     assert curves.newest_result_file(old) == old
+    # same commit, two environments: the file written last wins
+    again = write_asv_results(tmp_path, date=2_000, name="22222222")
+    os.utime(new, (1e9, 1e9))
+    assert curves.newest_result_file(tmp_path) == again
     with pytest.raises(ValueError, match=r"not an asv 0\.6 result file"):
         curves.load_asv_results(tmp_path / "vm" / "machine.json")
     empty = tmp_path / "empty"
