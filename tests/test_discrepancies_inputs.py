@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from discrepancies import max_sfg, max_sw, sfg, sw
-from discrepancies._inputs import check_kappa, check_locations, make_generator
+from discrepancies._inputs import check_finite, check_kappa, check_locations, make_generator
 
 FNS = {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg}
 RNG = np.random.default_rng(0)
@@ -114,3 +114,11 @@ def test_generator_on_wrong_device_and_kappa_and_locations():
 def test_tensor_and_numpy_mix_uses_the_tensor_dtype():
     out = sw(torch.from_numpy(X).float(), Y, seed=0)
     assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
+
+
+def test_finite_check_survives_an_overflowing_sum():
+    # The fast path sums the entries; a sum that overflows must fall back, not raise.
+    big = torch.full((4, 2), 1e308, dtype=torch.float64)
+    check_finite(big, "X")
+    with pytest.raises(ValueError, match="X must be finite, got a -inf"):
+        check_finite(torch.tensor([[1e308, -np.inf, np.inf]], dtype=torch.float64), "X")
