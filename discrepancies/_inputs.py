@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "Result",
     "as_point_clouds",
     "check_beta",
     "check_equal_size",
@@ -45,6 +46,10 @@ def describe(value: object) -> str:
         return f"array of shape {value.shape} and dtype {value.dtype}"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+Result = torch.Tensor | np.float64 | tuple[torch.Tensor | np.float64, dict]
+"""What a public discrepancy returns (see :func:`finish`)."""
 
 
 def _tolerance(dtype: torch.dtype) -> float:

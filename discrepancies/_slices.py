@@ -8,7 +8,9 @@ an (n, n) or (n, n, L) tensor: time O(L n log n), memory O(L (n + m)).
 
 On CPU, float32/float64 rows are sorted with NumPy (AVX-512 x86-simd-sort in NumPy >= 2, an
 order of magnitude faster than ``torch.sort`` for float64); autograd is kept by gathering the
-tensor with NumPy's ``argsort`` indices when a gradient is needed.
+tensor with NumPy's ``argsort`` indices when a gradient is needed. Without a gradient the
+projection itself also runs in NumPy (its BLAS is faster here) and the buffers are reused in
+place.
 """
 
 from __future__ import annotations
@@ -66,12 +68,12 @@ def _sorted_wp_numpy(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor
     u = _sorted_projections_numpy(X, projections)
     v = _sorted_projections_numpy(Y, projections)
     np.subtract(u, v, out=u)
-    if p == 2:
+    if p == 2 and u.dtype == np.float64:  # one fused pass; float32 keeps pairwise summation
         return torch.from_numpy(np.einsum("ij,ij->i", u, u) / u.shape[1])
     np.abs(u, out=u)
     if p != 1:
         np.power(u, p, out=u)
-    return torch.from_numpy(u.mean(axis=1))
+    return torch.from_numpy(u.mean(axis=1, dtype=u.dtype))
 
 
 def _abs_pow(x: torch.Tensor, p: float) -> torch.Tensor:

@@ -8,6 +8,7 @@ import torch
 from ._ascent import maximise_direction
 from ._directions import resolve_projections
 from ._inputs import (
+    Result,
     as_point_clouds,
     check_beta,
     check_equal_size,
@@ -19,8 +20,6 @@ from ._inputs import (
 from ._slices import fg_per_slice
 
 __all__ = ["max_sfg", "sfg"]
-
-Result = torch.Tensor | np.float64 | tuple[torch.Tensor | np.float64, dict]
 
 
 def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projections: int = 100,
