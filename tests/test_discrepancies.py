@@ -225,3 +225,19 @@ def test_gradient_and_gradient_free_paths_agree(clouds, p):
         tracked = fn(X.clone().requires_grad_(True))
         assert tracked.requires_grad and not plain.requires_grad
         assert torch.allclose(plain, tracked.detach(), rtol=1e-13, atol=0)
+
+
+def test_torch_only_path_used_off_cpu_matches_reference(clouds, monkeypatch):
+    # GPUs take the torch.sort / torch matmul path; force it on CPU and compare.
+    from discrepancies import _slices
+
+    monkeypatch.setattr(_slices, "_numpy_sortable", lambda U: False)
+    X, Y, P = clouds
+    for name in FNS:
+        for grad in (False, True):
+            Xt = torch.from_numpy(X).requires_grad_(grad)
+            got = _call(name, Xt, torch.from_numpy(Y), torch.from_numpy(P), 3)
+            assert got.item() == pytest.approx(_reference(name, X, Y, P, 3), rel=1e-12), name
+    a = np.full(20, 1 / 20)
+    assert sw(X, Y[:15], projections=P, a=a) == pytest.approx(
+        reference.sw(X, Y[:15], P, 2, a), rel=1e-12)
