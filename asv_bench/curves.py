@@ -177,18 +177,19 @@ class SweepGrid:
     d: tuple[int, ...]
     kappa: tuple[float, ...]
     axes: dict  # discrepancy axis -> values
-    repeat: int  # timing samples per combination (at least 2, fewer once max_time is spent)
+    repeat: int  # timing samples per combination (fewer once max_time is spent)
     min_time: float  # seconds per timing sample (several calls when one is shorter)
     max_time: float  # seconds of samples per combination, after which no new one starts
+    min_repeat: int  # samples taken whatever max_time says
 
 
 QUICK = SweepGrid(n=1000, d=(2, 16, 128, 2048, 8192), kappa=(10.0, 1e4),
                   axes={"n": (64, 256, 1024), "d": (2, 16, 128), "L": (16, 64, 256)},
-                  repeat=3, min_time=0.002, max_time=0.15)
+                  repeat=3, min_time=0.002, max_time=0.15, min_repeat=1)
 DEFAULT = SweepGrid(n=1000, d=(2, 8, 32, 128, 512, 2048, 8192), kappa=(1.0, 10.0, 100.0, 1e4),
                     axes={"n": (64, 256, 1024, 4096), "d": (2, 16, 128, 1024),
                           "L": (16, 64, 256, 1024)},
-                    repeat=5, min_time=0.005, max_time=0.5)
+                    repeat=5, min_time=0.005, max_time=0.25, min_repeat=2)
 
 
 def sweep_tasks(grid: SweepGrid, device: str) -> list[tuple[str, type, tuple]]:
@@ -209,12 +210,12 @@ def sweep_tasks(grid: SweepGrid, device: str) -> list[tuple[str, type, tuple]]:
 
 
 def measure(fn: Callable[[], object], repeat: int, min_time: float,
-            max_time: float = math.inf) -> tuple[float, float, float]:
+            max_time: float = math.inf, min_repeat: int = 1) -> tuple[float, float, float]:
     """Median, 25th and 75th percentiles of the seconds per call of ``fn``.
 
     After one warm-up call, ``repeat`` samples, each timing enough calls to last ``min_time``;
-    no new sample starts once ``max_time`` seconds of samples are spent, but there are always
-    at least two (so slow calls cost about three calls, and their quartiles are rough).
+    no new sample starts once ``max_time`` seconds of samples are spent and ``min_repeat``
+    samples are taken (so the quartiles of slow calls are rough, or absent with one sample).
     """
     start = time.perf_counter()
     fn()
@@ -222,7 +223,7 @@ def measure(fn: Callable[[], object], repeat: int, min_time: float,
     number = max(1, math.ceil(min_time / max(first, 1e-9)))
     samples = []
     spent = 0.0
-    while len(samples) < repeat and (len(samples) < 2 or spent < max_time):
+    while len(samples) < repeat and (len(samples) < min_repeat or spent < max_time):
         start = time.perf_counter()
         for _ in range(number):
             fn()
@@ -251,7 +252,7 @@ def run_sweep(grid: SweepGrid, device: str, seed: int, progress: bool = True) ->
             continue
         method = getattr(bench, name.split(".")[-1])
         med, lo, hi = measure(lambda m=method, c=combo: m(*c), grid.repeat, grid.min_time,
-                              grid.max_time)
+                              grid.max_time, grid.min_repeat)
         out.append(Timing(name, tuple(zip(cls.param_names, combo, strict=True)), med, lo, hi))
     return out
 

@@ -160,6 +160,12 @@ def test_measure_reports_median_and_quartiles(monkeypatch):
     durations = iter([1.0, 4.0, 1.0, 5.0, 2.0, 3.0, 100.0])
     med, q25, q75 = curves.measure(fn, repeat=5, min_time=0.5, max_time=6.0)
     assert (med, q25, q75) == (4.0, 2.5, 4.5)
+    # a budget spent by the first sample stops there, unless min_repeat asks for more
+    durations = iter([1.0, 4.0, 1.0, 5.0, 2.0, 3.0, 100.0])
+    assert curves.measure(fn, repeat=5, min_time=0.5, max_time=0.1) == (4.0, 4.0, 4.0)
+    durations = iter([1.0, 4.0, 1.0, 5.0, 2.0, 3.0, 100.0])
+    assert curves.measure(fn, repeat=5, min_time=0.5, max_time=0.1, min_repeat=2) == (
+        2.5, 1.75, 3.25)
 
 
 def test_tiny_sweep_draws_the_same_figures(tmp_path, monkeypatch):
@@ -169,7 +175,7 @@ def test_tiny_sweep_draws_the_same_figures(tmp_path, monkeypatch):
     monkeypatch.setattr(bench_discrepancies, "L_BASE", 8)
     grid = curves.SweepGrid(n=20, d=(2, 16), kappa=(10.0,),
                             axes={"n": (16,), "d": (4,), "L": (8,)}, repeat=2, min_time=0.0,
-                            max_time=0.0)
+                            max_time=0.0, min_repeat=1)
     timings = curves.run_sweep(grid, "cpu", seed=1, progress=False)
     sampling = curves.sampling_points(timings, "cpu")
     assert {p.series for p in sampling} == {s for s, _ in curves.SAMPLER_SERIES.values()}
