@@ -78,7 +78,7 @@ from ._inputs import (
     finish,
     make_generator,
 )
-from ._slices import _argsort_rows, fg_per_slice
+from ._slices import _argsort_rows, fg_per_slice, sort_rows
 
 __all__ = ["DEFAULTS", "mssfg", "pssfg", "ssfg"]
 
@@ -210,14 +210,18 @@ def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float
     n, d = data.n, data.d
     projected = theta @ data.right
     U, V, delta = projected[:, :n], projected[:, n:2 * n], projected[:, 2 * n]
-    iu, iv = _argsort_for_ascent(U), _argsort_for_ascent(V)
-    a, b = U.gather(1, iu), V.gather(1, iv)
-    m2 = (_rowdot(a, a) + _rowdot(b, b)) / n  # mean(a^2) + mean(w^2)
-    est = (_rowdot(a, a) - _rowdot(b, b)) / n  # mean(s t)
+    if need_grad:
+        iu, iv = _argsort_for_ascent(U), _argsort_for_ascent(V)
+        a, b = U.gather(1, iu), V.gather(1, iv)
+    else:
+        a, b = sort_rows(U), sort_rows(V)
+    ma2, mb2 = _rowdot(a, a) / n, _rowdot(b, b) / n
+    m2, est = ma2 + mb2, ma2 - mb2  # mean(a^2) + mean(w^2), and mean(s t) for either coupling
 
-    def coupling(w: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def coupling(a: torch.Tensor, w: torch.Tensor, m2: torch.Tensor, est: torch.Tensor,
+                 delta: torch.Tensor) -> tuple[torch.Tensor, ...]:
         s = a - w
-        st = s * (a + w)
+        st = torch.add(a, w).mul_(s)
         es2 = _rowdot(s, s) / n
         structure = 2 * _rowdot(st, st) / n + 2 * es2 * (2 * m2 - es2) + 4 * est * est
         if p == 2:
@@ -226,16 +230,30 @@ def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float
             wasserstein = (s + delta.unsqueeze(1)).abs().pow(p).mean(dim=1)
         return (1 - beta) * wasserstein + beta * structure, w, s, st, es2
 
-    value_id, w, s, st, es2 = coupling(b)
-    value_anti, w_anti, s_anti, st_anti, es2_anti = coupling(b.flip(1))
-    values = torch.minimum(value_id, value_anti)
+    values, w, s, st, es2 = coupling(a, b, m2, est, delta)
+    b_rev = b.flip(1)
+    if p == 2 and beta < 1:
+        # The anti-identity value is at least its Wasserstein part (the structure part is
+        # non-negative), which costs one inner product: the full candidate is computed only on
+        # the rows where that bound, less a rounding margin, is below the identity value.
+        bound = (1 - beta) * (m2 - 2 * _rowdot(a, b_rev) / n + delta * delta)
+        margin = 100 * torch.finfo(a.dtype).eps * (m2 + delta * delta)
+        rows = torch.nonzero(bound - margin < values).view(-1)
+    else:
+        rows = torch.arange(values.shape[0], device=values.device)
+    anti = rows[:0]
+    if rows.numel():
+        value_anti, w_anti, s_anti, st_anti, es2_anti = coupling(
+            a[rows], b_rev[rows], m2[rows], est[rows], delta[rows])
+        better = value_anti < values[rows]
+        anti = rows[better]
+        values[anti] = value_anti[better]
     if not need_grad:
         return values, None
-    anti = torch.nonzero(value_anti < value_id).view(-1)
     iw = iv
-    if anti.numel():  # overwrite the rows where the anti-identity coupling wins (usually few)
-        w[anti], s[anti], st[anti] = w_anti[anti], s_anti[anti], st_anti[anti]
-        es2[anti], iw[anti] = es2_anti[anti], iv[anti].flip(1)
+    if anti.numel():  # overwrite the rows where the anti-identity coupling wins
+        w[anti], s[anti], st[anti] = w_anti[better], s_anti[better], st_anti[better]
+        es2[anti], iw[anti] = es2_anti[better], iv[anti].flip(1)
     et2 = 2 * m2 - es2
     alpha_a = 4 * beta * (es2 + et2 + 4 * est)
     alpha_w = 4 * beta * (es2 + et2 - 4 * est)
@@ -335,12 +353,11 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], Draw],
         raise ValueError(f"X and Y must have dimension d >= 2 (directions live on S^(d-1)), "
                          f"got d={d}")
     generator = make_generator(seed, X.device)
-    Xd, Yd = X.detach(), Y.detach()
+    data = _Centred.of(X, Y)
 
     if loc is None:
         candidates = random_projections(d, L, generator, X.dtype, X.device)
-        with torch.no_grad():
-            scores = fg_per_slice(Xd, Yd, candidates, beta, p)
+        scores, _ = fg_value_and_grad(candidates.T, data, beta, p, need_grad=False)
         start = candidates[:, torch.topk(scores, k).indices].T
     else:
         start = check_locations(loc, d, X).detach()
@@ -354,7 +371,6 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], Draw],
     history: list[float] = []
     best = start
     if n_iter > 0:
-        data = _Centred.of(Xd, Yd)
         common = generator.get_state()
 
         def objective(locs: torch.Tensor) -> torch.Tensor:
