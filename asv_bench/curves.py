@@ -244,16 +244,18 @@ def run_sweep(grid: SweepGrid, device: str, seed: int, progress: bool = True) ->
     common.set_seed(seed)
     out = []
     tasks = sweep_tasks(grid, device)
-    for name, cls, combo in tqdm(tasks, desc="curves sweep", unit="call", disable=not progress):
-        bench = cls()
-        try:
-            bench.setup(*combo)
-        except NotImplementedError:
-            continue
-        method = getattr(bench, name.split(".")[-1])
-        med, lo, hi = measure(lambda m=method, c=combo: m(*c), grid.repeat, grid.min_time,
-                              grid.max_time, grid.min_repeat)
-        out.append(Timing(name, tuple(zip(cls.param_names, combo, strict=True)), med, lo, hi))
+    with common.pinned_threads():
+        for name, cls, combo in tqdm(tasks, desc="curves sweep", unit="call",
+                                     disable=not progress):
+            bench = cls()
+            try:
+                bench.setup(*combo)
+            except NotImplementedError:
+                continue
+            method = getattr(bench, name.split(".")[-1])
+            med, lo, hi = measure(lambda m=method, c=combo: m(*c), grid.repeat, grid.min_time,
+                                  grid.max_time, grid.min_repeat)
+            out.append(Timing(name, tuple(zip(cls.param_names, combo, strict=True)), med, lo, hi))
     return out
 
 
@@ -436,8 +438,16 @@ def _draw_ratio(plt, pts: list[Point]):
     ax.set_yscale("log")
     ax.set(xlabel="dimension d (sphere S^{d-1} in R^d)",
            ylabel="time vMF / time power spherical (ratio)")
+    from matplotlib import ticker
+
+    plain = ticker.FuncFormatter(lambda y, _: f"{y:g}")
+    ax.yaxis.set_minor_locator(ticker.LogLocator(subs=(2.0, 3.0, 5.0)))
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="y", which="minor", labelsize=8)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=9, title="concentration", title_fontsize=9)
+    ax.legend(fontsize=9, title="concentration", title_fontsize=9, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle("vMF (rejection) against power spherical (no rejection): time ratio")
     fig.tight_layout()
     return fig

@@ -187,3 +187,10 @@ def test_smoke_grid_keeps_the_two_ends(monkeypatch):
     assert common.numeric_grid([2, 4, 8, 16]) == [2, 16]
     monkeypatch.setattr(common, "SMOKE", False)
     assert common.numeric_grid([2, 4, 8, 16]) == [2, 4, 8, 16]
+
+
+def test_threads_are_pinned_only_inside_the_block():
+    before = torch.get_num_threads()
+    with common.pinned_threads():
+        assert torch.get_num_threads() == common.NUM_THREADS
+    assert torch.get_num_threads() == before

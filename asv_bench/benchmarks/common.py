@@ -7,8 +7,10 @@ seed, so every benchmark and every commit sees the same numbers.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -16,7 +18,19 @@ import torch
 #: Threads used by torch on CPU. One thread gives the most stable figures on a shared machine;
 #: the speed of a multi-threaded kernel is not what the suite tracks.
 NUM_THREADS = 1
-torch.set_num_threads(NUM_THREADS)
+if os.environ.get("ASV") == "true":  # asv's benchmark processes (see __init__.py)
+    torch.set_num_threads(NUM_THREADS)
+
+
+@contextlib.contextmanager
+def pinned_threads() -> Iterator[None]:
+    """Run torch on ``NUM_THREADS`` threads inside the block, as under asv, then restore."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(NUM_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 #: ``cpu`` always; ``cuda`` is skipped (asv's NotImplementedError) where there is no GPU.
 DEVICES = ["cpu", "cuda"]
