@@ -102,7 +102,8 @@ def householder_place(
         Component along ``loc`` and the tangent scale ``sqrt(1 - t^2)`` (given separately so
         that it is accurate when ``t`` is close to +-1).
     z : torch.Tensor, shape S + (d,)
-        Tangent directions, orthogonal to e1 (first coordinate 0), any non-zero norm.
+        Tangent directions, orthogonal to e1 (first coordinate 0), any non-zero norm. Consumed:
+        overwritten in place when autograd does not need it (pass a fresh draw).
     loc : torch.Tensor, shape broadcastable to S + (d,)
         Unit vectors.
     """
@@ -112,7 +113,10 @@ def householder_place(
     # one matrix-vector product for the common single-location case, no S x d temporary
     lz = z @ loc if loc.dim() == 1 else torch.linalg.vecdot(z, loc)
     k = scale * lz / (1 + l1.abs())
-    out = z * (sigma * scale).unsqueeze(-1)
+    coef = (sigma * scale).unsqueeze(-1)
+    # z is a fresh draw: scale it in place unless autograd saved it (for z @ loc or z * coef)
+    keep_z = torch.is_grad_enabled() and (loc.requires_grad or coef.requires_grad)
+    out = z * coef if keep_z else z.mul_(coef)
     out.addcmul_((t - sigma * k).unsqueeze(-1), loc)
     out[..., 0] += k
     return out

@@ -32,7 +32,12 @@ above 1/2 for every (d, kappa) (about 0.6 at worst, near kappa ~ d), so the chan
 inputs broke the arithmetic, and it raises instead of looping forever."""
 
 
-def wood_envelope(kappa: torch.Tensor, d: int) -> torch.Tensor:
+def _ops(x):
+    """``math`` for a Python float, ``torch`` for a tensor: the Wood constants serve both."""
+    return math if isinstance(x, float) else torch
+
+
+def wood_envelope(kappa: torch.Tensor | float, d: int) -> torch.Tensor | float:
     r"""Wood's envelope parameter :math:`b = (d-1) / (2\kappa + \sqrt{4\kappa^2 + (d-1)^2})`.
 
     Algebraically equal to Wood's ``(-2 kappa + sqrt(4 kappa^2 + (d-1)^2)) / (d-1)`` but free of
@@ -40,7 +45,27 @@ def wood_envelope(kappa: torch.Tensor, d: int) -> torch.Tensor:
     accepted and ``t = 1 - 2 Beta((d-1)/2, (d-1)/2)`` is exactly the uniform marginal).
     """
     m = d - 1
-    return m / (2 * kappa + torch.sqrt(4 * kappa * kappa + m * m))
+    return m / (2 * kappa + _ops(kappa).sqrt(4 * kappa * kappa + m * m))
+
+
+def _wood_constants(kappa, d: int, b=None):
+    """``(2 b, b, 1 - x0, x0, c0)`` of Wood's test, floats or tensors like ``kappa``.
+
+    ``x0 = (1 - b) / (1 + b)``, ``1 - x0 = 2 b / (1 + b)`` kept exact, and
+    ``c0 = kappa (1 - x0) - (d-1) log(1 - x0^2)`` with ``1 - x0^2 = 4 b / (1 + b)^2``.
+    """
+    ops = _ops(kappa)
+    b = wood_envelope(kappa, d) if b is None else b
+    one_m_x0 = 2 * b / (1 + b)
+    c0 = kappa * one_m_x0 - (d - 1) * (ops.log(4 * b) - 2 * ops.log1p(b))
+    return 2 * b, b, one_m_x0, 1 - one_m_x0, c0
+
+
+def _affine(c, a, x: torch.Tensor) -> torch.Tensor:
+    """``c + a x`` with ``c``, ``a`` floats or tensors broadcastable with ``x``, few kernels."""
+    if isinstance(a, float):
+        return torch.mul(x, a).add_(c)
+    return torch.addcmul(c, a, x)
 
 
 def _symmetric_beta_odds(a: float, shape, generator, like: torch.Tensor):
@@ -63,44 +88,52 @@ def _symmetric_beta_odds(a: float, shape, generator, like: torch.Tensor):
 def _wood(kappa: torch.Tensor, n_draws: int, d: int, generator, b: torch.Tensor | None):
     """Wood's rejection sampler of ``(1 - t, 1 + t)``, shape (n_draws,).
 
-    ``kappa`` has shape (n_draws,) or (1,). With one shared value (the common case) the accepted
-    proposals of a flat pool are i.i.d. draws, so each round proposes ``need / rate`` with a
-    margin (Wood's acceptance rate is above 0.66 for every (d, kappa)) and keeps the first
-    ``need`` accepted: one round almost always. With one kappa per draw, a pending draw gets
-    ``R`` proposals per round and keeps its first accepted one. No Python-level loop over
-    draws, everything on the device, at most :data:`MAX_ROUNDS` rounds.
+    ``kappa`` has shape (n_draws,) or (1,). With one shared value (the common case) the
+    constants are Python floats and the accepted proposals of a flat pool are i.i.d. draws, so
+    each round proposes ``need / rate`` with a margin (Wood's acceptance rate is above 0.66 for
+    every (d, kappa)) and keeps the first ``need`` accepted: one round almost always. With one
+    kappa per draw, a pending draw gets ``R`` proposals per round and keeps its first accepted
+    one. No Python-level loop over draws, everything on the device, at most
+    :data:`MAX_ROUNDS` rounds.
     """
     m = d - 1
-    b = wood_envelope(kappa, d) if b is None else b
-    one_m_x0 = 2 * b / (1 + b)  # 1 - x0 with x0 = (1 - b) / (1 + b), kept exact
-    # accept iff kappa (w - x0) + m log((1 - x0 w) / (1 - x0^2)) >= log u, i.e.
-    # c0 - kappa (1 - w) + m log(1 - x0 + x0 (1 - w)) >= log u: cancellation-free
-    c0 = kappa * one_m_x0 - m * (torch.log(4 * b) - 2 * torch.log1p(b))
-    consts = [c.unsqueeze(1) for c in (2 * b, b, one_m_x0, 1 - one_m_x0, c0, kappa)]
+    shared = kappa.shape[0] == 1
+    if shared:
+        k = float(kappa[0])
+        consts = (*_wood_constants(k, d, None if b is None else float(b[0])), -k)
+    else:
+        consts = [c.unsqueeze(1) for c in (*_wood_constants(kappa, d, b), -kappa)]
 
     def propose(rows: torch.Tensor | None, count: int, proposals: int):
-        two_b, bb, omx, x0, cc, kk = consts if rows is None else [c[rows] for c in consts]
+        two_b, bb, omx, x0, c0, neg_k = consts if rows is None else [c[rows] for c in consts]
         zu, yu = _symmetric_beta_odds(m / 2, (count, proposals), generator, kappa)
-        denom = torch.addcmul(yu, bb, zu)  # proportional to 1 - (1 - b) z
-        omw = two_b * zu / denom  # 1 - w
+        denom = _affine(yu, bb, zu)  # proportional to 1 - (1 - b) z
+        omw = torch.div(zu, denom).mul_(two_b)  # 1 - w
         log_u = torch.rand(omw.shape, generator=generator, dtype=kappa.dtype,
                            device=kappa.device).log_()
-        lhs = torch.addcmul(cc, kk, omw, value=-1)
-        accept = torch.add(lhs, torch.log(torch.addcmul(omx, x0, omw)), alpha=m) >= log_u
-        return omw, 2 * yu / denom, accept
+        # accept iff kappa (w - x0) + m log((1 - x0 w) / (1 - x0^2)) >= log u, i.e.
+        # c0 - kappa (1 - w) + m log(1 - x0 + x0 (1 - w)) >= log u: cancellation-free
+        lhs = _affine(c0, neg_k, omw).add_(_affine(omx, x0, omw).log_(), alpha=m)
+        return omw, torch.div(yu, denom).mul_(2), lhs >= log_u
 
-    if kappa.shape[0] == 1:
-        parts_m, parts_p, need, rate = [], [], n_draws, 2 / 3
+    if shared:
+        # a conservative guess of the acceptance rate (measured: >= 0.68 when kappa >> d,
+        # -> 1 when kappa << d); a low guess costs a few spare proposals, a high one a round
+        rate = 0.66 + 0.34 * math.exp(consts[-1] / d)  # consts[-1] = -kappa
+        parts_m, parts_p, need = [], [], n_draws
         for _ in range(MAX_ROUNDS):
             if need == 0:
-                return torch.cat(parts_m), torch.cat(parts_p)
+                return (parts_m[0], parts_p[0]) if len(parts_m) == 1 else (
+                    torch.cat(parts_m), torch.cat(parts_p))
             count = math.ceil(1.1 * need / rate) + 16
             omw, opw, accept = propose(None, count, 1)
-            accept = accept[:, 0]
-            parts_m.append(omw[accept, 0][:need])
-            parts_p.append(opw[accept, 0][:need])
-            need -= parts_m[-1].shape[0]
-            rate = max(0.05, float(accept.sum()) / count)
+            accepted = torch.nonzero(accept[:, 0]).squeeze(1)
+            n_accepted = accepted.shape[0]
+            accepted = accepted[:need]
+            parts_m.append(omw[:, 0].index_select(0, accepted))
+            parts_p.append(opw[:, 0].index_select(0, accepted))
+            need -= accepted.shape[0]
+            rate = max(0.05, n_accepted / count)
         pending = need
     else:
         omw, opw, accept = propose(None, n_draws, 1)

@@ -13,6 +13,7 @@ power-spherical package for d in {10, 100, 1000}.
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 
@@ -20,17 +21,23 @@ import numpy as np
 import power_spherical
 import scipy.stats
 import torch
+from threadpoolctl import threadpool_limits
 
 from samplers import PowerSpherical, VonMisesFisher
 
 
 def _median_times(fns: dict, repeat: int, sync) -> dict:
-    """Median seconds per call of each function, the calls interleaved round-robin."""
+    """Median seconds per call of each function, interleaved in a new random order per repeat
+    (so that no peer always runs right after another one's cache and thread wake-ups)."""
     for fn in fns.values():
         fn()  # warm-up
     times = {name: [] for name in fns}
+    order = random.Random(0)
+    names = list(fns)
     for _ in range(repeat):
-        for name, fn in fns.items():
+        order.shuffle(names)
+        for name in names:
+            fn = fns[name]
             sync()
             start = time.perf_counter()
             fn()
@@ -49,11 +56,12 @@ def main() -> None:
                         help="skip scipy above this d (its sampler builds a d x d rotation)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads (default 1: on a loaded shared machine, "
-                             "multi-thread barriers add stalls of tens of ms that drown the "
-                             "samplers' own cost)")
+                        help="torch and BLAS threads (default 1: on a loaded shared machine, "
+                             "multi-thread barriers and spinning BLAS workers add stalls that "
+                             "drown the samplers' own cost)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     g = torch.Generator(device=device).manual_seed(0)

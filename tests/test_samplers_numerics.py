@@ -213,9 +213,9 @@ def test_householder_maps_e1_to_loc_and_is_orthogonal_near_pm_e1(sign, offset):
     basis = torch.eye(d, dtype=F64)
     images = torch.stack([
         householder_place(torch.tensor(1.0, dtype=F64), torch.tensor(0.0, dtype=F64),
-                          basis[1], loc),
+                          basis[1].clone(), loc),
         *[householder_place(torch.tensor(0.0, dtype=F64), torch.tensor(1.0, dtype=F64),
-                            basis[i], loc) for i in range(1, d)],
+                            basis[i].clone(), loc) for i in range(1, d)],
     ])
     torch.testing.assert_close(images[0], loc, rtol=0, atol=1e-15)
     torch.testing.assert_close(images @ images.T, torch.eye(d, dtype=F64), rtol=0, atol=1e-14)
