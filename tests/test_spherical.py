@@ -331,3 +331,17 @@ def test_mssfg_bad_components_raise():
         mssfg(X, Y, n_components=20, n_projections=10)
     with pytest.raises(ValueError, match=r"loc must have shape \(2, 3\)"):
         mssfg(X, Y, n_components=2, loc=torch.eye(3, dtype=torch.float64))
+
+
+# ---------------------------------------------------------------- the validate checks
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check", ["torch_vs_reference", "objective_vs_quadrature",
+                                   "ordering_and_limits", "identities", "gradients",
+                                   "defaults"])
+def test_validate_checks_pass(check):
+    from validation.checks import Context
+
+    results = getattr(sc, check)(Context(seed=0, quick=True))
+    failed = [r for r in (results if isinstance(results, list) else [results]) if not r.passed]
+    assert not failed, failed
