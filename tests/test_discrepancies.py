@@ -241,3 +241,14 @@ def test_torch_only_path_used_off_cpu_matches_reference(clouds, monkeypatch):
     a = np.full(20, 1 / 20)
     assert sw(X, Y[:15], projections=P, a=a) == pytest.approx(
         reference.sw(X, Y[:15], P, 2, a), rel=1e-12)
+
+
+@pytest.mark.parametrize("d", [2, 30])
+def test_max_sw_at_defaults_finds_the_translation_norm(d):
+    # Y = X + m: W_p(theta) = |theta^T m| exactly, maximised at theta = m / ||m||.
+    g = torch.Generator().manual_seed(d)
+    X = torch.randn(100, d, generator=g, dtype=torch.float64)
+    m = torch.randn(d, generator=g, dtype=torch.float64)
+    value, log = max_sw(X, X + m, p=3, seed=0, log=True)
+    assert value.item() == pytest.approx(m.norm().item(), rel=1e-9)
+    assert abs(log["direction"] @ m).item() == pytest.approx(m.norm().item(), rel=1e-9)
