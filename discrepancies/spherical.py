@@ -16,8 +16,9 @@ gives SFG, kappa -> infinity gives max-SFG, and SFG <= SSFG <= max-SFG.
 How a value is computed (the same for the three):
 
 1. **Start**: the best of ``n_projections`` uniform directions (the ``k`` best for MSSFG), as
-   max-SFG does, or the ``loc`` given by the caller (a warm start, e.g. the previous optimum in
-   a training loop).
+   max-SFG does, scored with the value-only closed form (about half the cost of an SFG call),
+   or the ``loc`` given by the caller (a warm start, e.g. the previous optimum in a training
+   loop).
 2. **Ascent** on the location(s) with :func:`discrepancies._ascent.sphere_ascent` (projected
    gradient with backtracking, best point kept), on detached X and Y. The expectation is
    estimated with ``n_projections`` draws that are reparameterised in the location and use
@@ -32,8 +33,11 @@ How a value is computed (the same for the three):
 
 The gradient of the Monte Carlo objective with respect to the directions is computed in closed
 form (:class:`_FGSlices`): with the sorting permutation fixed, FG_beta is a polynomial in the
-projected values, so each ascent step costs one projection, one argsort per side and one
-matrix product back, with no autograd graph over the (L, n) projections.
+projected values, so each ascent step costs one matrix product, one argsort per side (CPU: one
+NumPy sort of packed integer keys) and one matrix product back, with no autograd graph over the
+(L, n) projections; about the cost of one SFG call. With ``n_iter = T`` a call costs about
+``T + 2.5`` SFG calls: the start, ``T + 1`` evaluations (the start's included) and the final
+value.
 
 MSSFG draws are stratified over the components (draw ``l`` comes from component ``l mod k``,
 and each component's draws are averaged with weight 1/k), which is exact for the equal-weight
@@ -55,7 +59,7 @@ Autoencoders with Spherical Sliced Fused Gromov Wasserstein", ICLR 2021.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -100,6 +104,17 @@ class _Centred:
     stacked: torch.Tensor  # (2n, d): X - mean(X), then Y - mean(Y)
     mean_gap: torch.Tensor  # (d,): mean(X) - mean(Y)
     right: torch.Tensor  # (d, 2n + 1 + 2d): stacked^T | mean_gap | Xc^T Xc | Yc^T Yc
+    # (L, n)-sized buffers reused by every ascent step of a call: fresh ones cost more (page
+    # faults) than the arithmetic done in them
+    workspace: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def buffer(self, name: str, shape: tuple[int, ...], like: torch.Tensor,
+               dtype: torch.dtype | None = None) -> torch.Tensor:
+        dtype = like.dtype if dtype is None else dtype
+        buf = self.workspace.get(name)
+        if buf is None or tuple(buf.shape) != shape or buf.dtype != dtype:
+            buf = self.workspace[name] = torch.empty(shape, dtype=dtype, device=like.device)
+        return buf
 
     @classmethod
     def of(cls, X: torch.Tensor, Y: torch.Tensor) -> _Centred:
@@ -119,43 +134,64 @@ def _rowdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.unsqueeze(1) @ b.unsqueeze(2)).view(-1)
 
 
-_SIGN64 = np.uint64(1 << 63)
-_ONES64 = np.uint64((1 << 64) - 1)
+def _argsort_rows_packed(U: torch.Tensor, key: np.ndarray | None = None) -> torch.Tensor:
+    """Row-wise argsort of a CPU float tensor (L, n) by one integer sort.
 
-
-def _argsort_rows_packed(U: torch.Tensor) -> torch.Tensor:
-    """Row-wise argsort of a CPU float tensor (L, n) by one unsigned-integer sort.
-
-    Each value becomes an order-preserving 64-bit key (sign bit flipped, or all bits for
-    negatives) whose lowest bits are replaced by the column index, and NumPy sorts the keys
-    (vectorised radix/quick sort, several times faster than its argsort). Exact for float32 (32
-    key bits, 32 index bits); for float64 the lowest ceil(log2 n) bits of the value are given to
-    the index, so values equal to within 2^-(52 - log2 n) relative may come out in index order:
-    irrelevant for the ascent, which is the only user (the reported values use the exact sort
-    of :mod:`discrepancies._slices`).
+    Each value becomes an order-preserving signed 64-bit key (its bits, with the magnitude bits
+    flipped for negatives) whose lowest bits are replaced by the column index, and NumPy sorts
+    the keys (vectorised, several times faster than its argsort). Exact for float32 (32 key
+    bits, 32 index bits); for float64 the lowest ceil(log2 n) bits of the value are given to the
+    index, so values equal to within 2^-(52 - log2 n) relative may come out in index order:
+    irrelevant for the ascent, the only user (reported values use the exact sort of
+    :mod:`discrepancies._slices`). ``key``, an int64 array of U's shape, is reused if given.
     """
     A = U.numpy()
     n = A.shape[1]
+    if key is None:
+        key = np.empty(A.shape, dtype=np.int64)
     if A.dtype == np.float32:
-        key = A.view(np.uint32).astype(np.uint64)
-        key ^= (key >> np.uint64(31)) * np.uint64(0xFFFFFFFF) | np.uint64(0x80000000)
-        key <<= np.uint64(32)
-        index_bits = np.uint64(0xFFFFFFFF)
+        bits = A.view(np.int32)
+        k32 = bits >> 31
+        k32 &= 0x7FFFFFFF
+        k32 ^= bits
+        key[...] = k32
+        key <<= 32
+        index_bits = 0xFFFFFFFF
     else:
-        key = A.view(np.uint64).copy()
-        key ^= (key >> np.uint64(63)) * _ONES64 | _SIGN64
-        index_bits = np.uint64((1 << max(1, (n - 1).bit_length())) - 1)
+        bits = A.view(np.int64)
+        np.right_shift(bits, 63, out=key)
+        key &= 0x7FFFFFFFFFFFFFFF
+        key ^= bits
+        index_bits = (1 << max(1, (n - 1).bit_length())) - 1
         key &= ~index_bits
-    key |= np.arange(n, dtype=np.uint64)
+    key |= np.arange(n, dtype=np.int64)
     key.sort(axis=1)
     key &= index_bits
-    return torch.from_numpy(key.view(np.int64))
+    return torch.from_numpy(key)
 
 
-def _argsort_for_ascent(U: torch.Tensor) -> torch.Tensor:
+def _matmul(A: torch.Tensor, B: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``A @ B`` for detached tensors (into ``out`` if given); on CPU through NumPy, whose BLAS
+    is about twice as fast as torch's for these shapes on the reference machine (see
+    :mod:`discrepancies._slices`)."""
+    if A.device.type == "cpu" and A.dtype in (torch.float32, torch.float64):
+        result = np.matmul(A.numpy(), B.numpy(), out=None if out is None else out.numpy())
+        return out if out is not None else torch.from_numpy(result)
+    return torch.matmul(A, B, out=out)
+
+
+def _rowdot_reversed(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``_rowdot(a, b.flip(1))``; on CPU through a reversed NumPy view instead of a copy."""
+    if a.device.type == "cpu" and a.dtype in (torch.float32, torch.float64):
+        return torch.from_numpy(np.einsum("ij,ij->i", a.numpy(), b.numpy()[:, ::-1]))
+    return _rowdot(a, b.flip(1))
+
+
+def _argsort_for_ascent(U: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Row-wise argsort of U (L, n); ``out`` an int64 buffer of U's shape, used on CPU."""
     if U.device.type == "cpu" and U.dtype in (torch.float32, torch.float64) \
             and U.shape[1] <= 1 << 20:
-        return _argsort_rows_packed(U)
+        return _argsort_rows_packed(U, out.numpy())
     return _argsort_rows(U)
 
 
@@ -208,20 +244,25 @@ def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float
         Row l is the gradient of ``values[l]`` with respect to ``theta[l]``.
     """
     n, d = data.n, data.d
-    projected = theta @ data.right
+    L = theta.shape[0]
+    projected = _matmul(theta, data.right,
+                        data.buffer("projected", (L, data.right.shape[1]), theta))
     U, V, delta = projected[:, :n], projected[:, n:2 * n], projected[:, 2 * n]
     if need_grad:
-        iu, iv = _argsort_for_ascent(U), _argsort_for_ascent(V)
-        a, b = U.gather(1, iu), V.gather(1, iv)
+        iu = _argsort_for_ascent(U, data.buffer("iu", (L, n), U, torch.int64))
+        iv = _argsort_for_ascent(V, data.buffer("iv", (L, n), U, torch.int64))
+        a = torch.gather(U, 1, iu, out=data.buffer("a", (L, n), U))
+        b = torch.gather(V, 1, iv, out=data.buffer("b", (L, n), U))
     else:
         a, b = sort_rows(U), sort_rows(V)
     ma2, mb2 = _rowdot(a, a) / n, _rowdot(b, b) / n
     m2, est = ma2 + mb2, ma2 - mb2  # mean(a^2) + mean(w^2), and mean(s t) for either coupling
 
     def coupling(a: torch.Tensor, w: torch.Tensor, m2: torch.Tensor, est: torch.Tensor,
-                 delta: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        s = a - w
-        st = torch.add(a, w).mul_(s)
+                 delta: torch.Tensor, reuse: bool = False) -> tuple[torch.Tensor, ...]:
+        shape = tuple(a.shape)
+        s = torch.sub(a, w, out=data.buffer("s", shape, a)) if reuse else a - w
+        st = torch.add(a, w, out=data.buffer("st", shape, a) if reuse else None).mul_(s)
         es2 = _rowdot(s, s) / n
         structure = 2 * _rowdot(st, st) / n + 2 * es2 * (2 * m2 - es2) + 4 * est * est
         if p == 2:
@@ -230,13 +271,12 @@ def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float
             wasserstein = (s + delta.unsqueeze(1)).abs().pow(p).mean(dim=1)
         return (1 - beta) * wasserstein + beta * structure, w, s, st, es2
 
-    values, w, s, st, es2 = coupling(a, b, m2, est, delta)
-    b_rev = b.flip(1)
+    values, w, s, st, es2 = coupling(a, b, m2, est, delta, reuse=True)
     if p == 2 and beta < 1:
         # The anti-identity value is at least its Wasserstein part (the structure part is
         # non-negative), which costs one inner product: the full candidate is computed only on
         # the rows where that bound, less a rounding margin, is below the identity value.
-        bound = (1 - beta) * (m2 - 2 * _rowdot(a, b_rev) / n + delta * delta)
+        bound = (1 - beta) * (m2 - 2 * _rowdot_reversed(a, b) / n + delta * delta)
         margin = 100 * torch.finfo(a.dtype).eps * (m2 + delta * delta)
         rows = torch.nonzero(bound - margin < values).view(-1)
     else:
@@ -244,7 +284,7 @@ def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float
     anti = rows[:0]
     if rows.numel():
         value_anti, w_anti, s_anti, st_anti, es2_anti = coupling(
-            a[rows], b_rev[rows], m2[rows], est[rows], delta[rows])
+            a[rows], b[rows].flip(1), m2[rows], est[rows], delta[rows])
         better = value_anti < values[rows]
         anti = rows[better]
         values[anti] = value_anti[better]
@@ -264,20 +304,23 @@ def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float
         alpha_w = alpha_w + 2 * (1 - beta)
         gamma = gamma - 2 * (1 - beta)
         omega_mean = 2 * (1 - beta) * delta
-    h_a = torch.addcmul(gamma.unsqueeze(1) * w, a, st, value=8 * beta)
-    h_w = torch.addcmul(gamma.unsqueeze(1) * a, w, st, value=-8 * beta)
     if p != 2:
         r = s + delta.unsqueeze(1)
-        omega = (1 - beta) * p * r.abs().pow(p - 1) * r.sign()
+        omega = r.abs().pow_(p - 1).mul_(r.sign()).mul_((1 - beta) * p)
+        omega_mean = omega.mean(dim=1)
+    # Fresh (L, n) buffers cost more than the arithmetic at these sizes, so h_w goes into s's
+    # buffer, h_a into st's, and both back into the projections' (no longer needed)
+    h_w = torch.mul(a, gamma.unsqueeze(1), out=s).addcmul_(w, st, value=-8 * beta)
+    h_a = st.mul_(a).mul_(8 * beta).addcmul_(w, gamma.unsqueeze(1))
+    if p != 2:
         h_a += omega
         h_w -= omega
-        omega_mean = omega.mean(dim=1)
-    h = torch.empty((theta.shape[0], 2 * n), dtype=a.dtype, device=a.device)
+    h = projected[:, :2 * n]
     h[:, :n].scatter_(1, iu, h_a)
     h[:, n:].scatter_(1, iw, h_w)
     theta_cx = projected[:, 2 * n + 1:2 * n + 1 + d]
     theta_cy = projected[:, 2 * n + 1 + d:]
-    grad = (h @ data.stacked + alpha_a.unsqueeze(1) * theta_cx
+    grad = (_matmul(h, data.stacked) + alpha_a.unsqueeze(1) * theta_cx
             + alpha_w.unsqueeze(1) * theta_cy) / n
     return values, grad + omega_mean.unsqueeze(1) * data.mean_gap
 
