@@ -86,7 +86,11 @@ class MixtureVonMisesFisher(Distribution):
         """Draw points and return ``(x, component)``; ``x`` differentiable in ``locs``."""
         shape = torch.Size(sample_shape)
         n = shape.numel()
-        comp = torch.multinomial(self.weights.detach(), n, replacement=True, generator=generator)
+        if n == 0:  # torch.multinomial refuses zero draws
+            comp = torch.zeros(0, dtype=torch.long, device=self.locs.device)
+        else:
+            comp = torch.multinomial(self.weights.detach(), n, replacement=True,
+                                     generator=generator)
         omt, opt = sample_vmf_t(self.concentrations[comp], self.dim, generator)
         v = tangent_gaussian(torch.Size((n,)), self.dim, generator, self.locs)
         x = householder_place(1 - omt, torch.sqrt(omt * opt), v, self.locs[comp])

@@ -85,3 +85,19 @@ def test_float32_and_float64_agree_in_law_of_the_mean():
         m64 = cls(loc, 30.0).mean
         # mean of 4000 draws: standard error of t is below 0.01 here
         assert (m32.double().mean(0) @ loc - m64 @ loc).abs() < 0.01
+
+
+def test_zero_draws_give_empty_samples():
+    loc = _unit(3)
+    for dist in (VonMisesFisher(loc, 3.0), PowerSpherical(loc, 3.0),
+                 MixtureVonMisesFisher(torch.stack([loc, -loc]), 2.0)):
+        assert dist.sample((0,)).shape == (0, 3)
+
+
+def test_power_spherical_rsample_is_reparameterised_in_kappa():
+    # d E[t]/d kappa = (d - 1) / (d - 1 + kappa)^2; common random numbers, 20000 draws
+    kappa = torch.tensor(5.0, dtype=torch.float64, requires_grad=True)
+    loc = _unit(4)
+    x = PowerSpherical(loc, kappa).rsample((20000,), generator=torch.Generator().manual_seed(0))
+    (x @ loc).mean().backward()
+    assert float(kappa.grad) == pytest.approx(3 / 8**2, rel=0.05)
