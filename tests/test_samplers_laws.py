@@ -97,3 +97,10 @@ def test_draws_are_reproducible_with_generator():
     a = draw_t("vmf", 10, 5.0, 200, torch.Generator().manual_seed(3))
     b = draw_t("vmf", 10, 5.0, 200, torch.Generator().manual_seed(3))
     np.testing.assert_array_equal(a, b)
+
+
+def test_uniform_sphere_law_and_its_mutation():
+    cells = t_law_grid(draw_t, ("uniform",), (2, 3, 10, 1000), (0.0,), N, seed=19)
+    assert verdict(cells, "p_ks")[0] and verdict(cells, "p_mean")[0]
+    mutated = t_law_grid(mutated_draw("d+1"), ("uniform",), (2, 3, 10), (0.0,), N, seed=19)
+    assert not verdict(mutated, "p_ks")[0]

@@ -60,10 +60,17 @@ def draw_t(
     family: str, d: int, kappa: float, n: int, generator: torch.Generator,
     dtype: torch.dtype = torch.float64,
 ) -> np.ndarray:
-    """``t = loc^T x`` for ``n`` draws of the real sampler at a random ``loc`` (float64 NumPy)."""
+    """``t = loc^T x`` for ``n`` draws of the real sampler at a random ``loc`` (float64 NumPy).
+
+    ``family`` is a key of :data:`FAMILIES` or ``"uniform"`` (:func:`uniform_sphere`).
+    """
     loc = random_loc(d, generator, dtype)
-    dist = FAMILIES[family](loc, kappa)
     step = max(1, _CHUNK // d)
+    if family == "uniform":  # uniform_sphere itself (kappa is ignored)
+        parts = [uniform_sphere(min(step, n - i), d, generator=generator, dtype=dtype) @ loc
+                 for i in range(0, n, step)]
+        return torch.cat(parts).double().cpu().numpy()
+    dist = FAMILIES[family](loc, kappa)
     parts = [dist.sample((min(step, n - i),), generator=generator) @ loc
              for i in range(0, n, step)]
     return torch.cat(parts).double().cpu().numpy()
@@ -445,6 +452,21 @@ def t_law_grid_check(ctx: Context) -> list[CheckResult]:
                        GRID_KAPPA, s["n"], ctx.seed, ctx.device)
     return _grid_results("t-law grid", cells, f", n={s['n'](2)} per cell "
                          f"({s['n'](10000)} at d=10000)")
+
+
+@check("samplers")
+def uniform_sphere_check(ctx: Context) -> list[CheckResult]:
+    """uniform_sphere: KS of t and E[t] = 0 over d; the same check fails with d off by one."""
+    s = _sizes(ctx)
+    cells = t_law_grid(draw_t, ("uniform",), GRID_D, (0.0,), s["n"], ctx.seed + 11, ctx.device)
+    out = _grid_results("uniform_sphere", cells, f", n={s['n'](2)} per d")
+    mutated = t_law_grid(mutated_draw("d+1"), ("uniform",), GRID_D, (0.0,), s["n"],
+                         ctx.seed + 12, ctx.device)
+    ok, rejected = verdict(mutated, "p_ks")
+    out.append(CheckResult("samplers", "uniform_sphere mutation d+1", not ok,
+                           f"{len(rejected)}/{len(mutated)} cells rejected",
+                           "the check FAILS on the mutated sampler", _cell_names(rejected)))
+    return out
 
 
 @check("samplers")
