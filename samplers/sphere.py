@@ -12,6 +12,8 @@ import torch
 
 from samplers.constraints import check_dimension
 
+_SWITCH = -0.9  # loc_1 where the Householder vector switches from e1 + loc to e1 - loc
+
 
 def uniform_sphere(
     n: int,
@@ -85,14 +87,17 @@ def householder_place(
 ) -> torch.Tensor:
     r"""Return ``Q (t e1 + s z / ||z||)`` for an orthogonal ``Q`` with ``Q e1 = loc``.
 
-    ``Q = sigma (I - 2 u u^T)`` with ``u`` proportional to ``e1 - sigma loc`` and
-    ``sigma = -1`` when ``loc_1 > 0``, ``+1`` otherwise. The sign choice keeps
-    ``||e1 - sigma loc||^2 = 2 (1 + |loc_1|) >= 2``, so the reflection is well conditioned at
-    and near ``loc = +e1`` and ``loc = -e1`` (where ``u = e1 - loc`` alone is 0/0). With
+    ``Q = sigma (I - 2 u u^T)`` with ``u`` proportional to ``e1 - sigma loc``, and
+    ``sigma = -1`` when ``loc_1 > -0.9``, ``+1`` otherwise. Then
+    ``||e1 - sigma loc||^2 = 2 (1 - sigma loc_1) >= 0.2``, so the reflection is well conditioned
+    at and near ``loc = +e1`` and ``loc = -e1`` (where ``u = e1 - loc``, resp. ``e1 + loc``,
+    alone is 0/0), and the map is smooth in ``loc`` except across the small circle
+    ``loc_1 = -0.9``: a common-random-number objective (the SSFG ascent) jumps only there, not
+    across the whole equator ``loc_1 = 0`` as with the usual ``sigma = -sign(loc_1)``. With
     ``v = z / ||z||`` (``v_1 = 0``), expanded:
 
     .. math:: Q (t e_1 + s v) = (t - \sigma k)\, loc + k\, e_1 + \sigma s v,
-              \qquad k = \frac{s\, loc^T v}{1 + |loc_1|},
+              \qquad k = \frac{s\, loc^T v}{1 - \sigma\, loc_1},
 
     O(d) per point, no d x d matrix, differentiable in ``loc`` (the reparameterisation).
 
@@ -108,11 +113,11 @@ def householder_place(
         Unit vectors.
     """
     l1 = loc[..., 0]
-    sigma = torch.where(l1 > 0, -1.0, 1.0).to(loc.dtype)
+    sigma = torch.where(l1 > _SWITCH, -1.0, 1.0).to(loc.dtype)
     scale = s / torch.linalg.vector_norm(z, dim=-1)
     # one matrix-vector product for the common single-location case, no S x d temporary
     lz = z @ loc if loc.dim() == 1 else torch.linalg.vecdot(z, loc)
-    k = scale * lz / (1 + l1.abs())
+    k = scale * lz / (1 - sigma * l1)
     coef = (sigma * scale).unsqueeze(-1)
     # z is a fresh draw: scale it in place unless autograd saved it (for z @ loc or z * coef)
     keep_z = torch.is_grad_enabled() and (loc.requires_grad or coef.requires_grad)

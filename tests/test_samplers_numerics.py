@@ -201,13 +201,15 @@ def test_d3_inverse_cdf_accurate_at_tiny_and_huge_kappa():
     assert torch.isfinite(omt).all() and (omt >= 0).all() and (opt <= 2).all()
 
 
-@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("first", [1.0, -1.0, 0.0, -0.9 + 1e-12, -0.9 - 1e-12])
 @pytest.mark.parametrize("offset", [0.0, 1e-12, 1e-6])
-def test_householder_maps_e1_to_loc_and_is_orthogonal_near_pm_e1(sign, offset):
+def test_householder_maps_e1_to_loc_and_is_orthogonal_near_pm_e1(first, offset):
+    # +-e1 and near them, and both sides of the branch switch at loc_1 = -0.9
     d = 6
     loc = torch.zeros(d, dtype=F64)
-    loc[0] = sign
+    loc[0] = first
     loc[3] = offset
+    loc[5] = math.sqrt(max(0.0, 1 - first * first - offset * offset))
     loc = loc / loc.norm()
     # the images of e1 and of the tangent basis e2..ed form an orthonormal basis
     basis = torch.eye(d, dtype=F64)
@@ -230,3 +232,18 @@ def test_kappa_zero_is_uniform_for_every_family():
         assert p > 1e-3
     mutated = VonMisesFisher(loc, 0.3).sample((4000,), generator=torch.Generator().manual_seed(2))
     assert scipy.stats.kstest((mutated @ loc).numpy(), beta_t_law(d).cdf).pvalue < 1e-3
+
+
+@pytest.mark.parametrize("cls", [VonMisesFisher, PowerSpherical])
+def test_common_random_number_draws_are_continuous_across_the_equator(cls):
+    # loc_1 changes sign: the draws (same seed) move by O(step), no jump (the SSFG ascent
+    # relies on it); the map switches branch only at loc_1 = -0.9
+    base, e1 = _unit(5, 4), torch.zeros(5, dtype=F64)
+    base[0], e1[0] = 0.0, 1.0
+    base = base / base.norm()
+
+    def draw(step):
+        loc = base + step * e1
+        return cls(loc / loc.norm(), 20.0).sample((50,), generator=torch.Generator().manual_seed(1))
+
+    assert (draw(1e-9) - draw(-1e-9)).abs().max() < 1e-7

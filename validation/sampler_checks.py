@@ -307,7 +307,7 @@ def gradient_cells(
     for i, (family, d, kappa) in enumerate(cases):
         g = torch.Generator().manual_seed(seed + 17 * i)
         loc0 = random_loc(d, g)
-        loc0[0] = loc0[0].abs() + 0.3  # keep away from loc_1 = 0 (the Householder sign switch)
+        loc0[0] = loc0[0].abs() + 0.3  # keep away from loc_1 = -0.9 (the Householder switch)
         loc0 = loc0 / loc0.norm()
         delta, a, c = (random_loc(d, g) for _ in range(3))
         draw_seed = seed + 1000 + i
