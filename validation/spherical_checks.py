@@ -411,11 +411,14 @@ def defaults(ctx: Context) -> list[CheckResult]:
 @check(GROUP)
 def cost_vs_sfg(ctx: Context) -> list[CheckResult]:
     """SSFG with n_iter=T costs at most 1.3 (T + 1) SFG calls on the same L, in a training step
-    (inputs requiring gradients, value and backward); interleaved runs, median of 5. The
-    value-only ratio is reported in the detail (SFG's value-only sort is a faster NumPy path
-    than the argsort every ascent step needs)."""
+    (inputs requiring gradients, value and backward); interleaved runs, median of 5, CPU time
+    of this process on CPU. The value-only ratio is reported beside it: there SFG is a single
+    projection and sort, while each ascent step also needs the permutation and a second matrix
+    product (the gradient), so at small n the value-only ratio exceeds 1.3."""
     n, d, L = (1000, 100, 500) if ctx.quick else (3000, 100, 500)
     X, Y = problem(n, d, ctx.seed, device=ctx.device)
+    # CPU time of this process on CPU (robust to other processes on a shared machine)
+    clock = time.perf_counter if ctx.device.startswith("cuda") else time.process_time
     out = []
     for T in (5, 20):
         ratios = {}
@@ -426,13 +429,13 @@ def cost_vs_sfg(ctx: Context) -> list[CheckResult]:
                     A, B = (X.clone().requires_grad_(True), Y.clone().requires_grad_(True)) \
                         if train else (X, Y)
                     _sync(ctx)
-                    start = time.perf_counter()
+                    start = clock()
                     value = fn(A, B, n_projections=L, seed=r, **kw)
                     if train:
                         value.backward()
                     _sync(ctx)
                     if r > 0:  # the first round warms up
-                        runs[name].append(time.perf_counter() - start)
+                        runs[name].append(clock() - start)
             ratios[train] = statistics.median(runs["ssfg"]) / (
                 (T + 1) * statistics.median(runs["sfg"]))
         out.append(CheckResult(GROUP, f"cost_vs_sfg[T={T}]", ratios[True] <= 1.3,
