@@ -8,10 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.integrate
+import scipy.stats
 import torch
 
 from asv_bench.benchmarks import bench_discrepancies, bench_samplers, common
 from discrepancies import REGISTRY, reference, sfg, sw
+from samplers import von_mises_fisher as samplers_vmf
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIXES = ("time_", "peakmem_", "track_", "mem_", "timeraw_")
@@ -151,35 +154,107 @@ def _wood_acceptance_by_simulation(d: int, kappa: float, n: int, seed: int) -> f
     return float(np.mean(kappa * w + m * np.log(1 - x0 * w) - c >= np.log(u)))
 
 
-@pytest.mark.parametrize(("d", "kappa"), [(2, 10.0), (16, 10.0), (16, 100.0), (1024, 1e4)])
-def test_acceptance_rate_matches_a_simulation_of_wood(d, kappa):
+def _wood_acceptance_exact(d: int, kappa: float) -> float:
+    """Wood's acceptance probability E_z[exp(kappa w + m log(1 - x0 w) - c)], z ~ Beta(m/2, m/2),
+    by quadrature over the Beta density (Wood 1994's formulas, not the suite's), to about 1e-10.
+    The range drops 2e-14 of the Beta mass, an upper bound on what it drops of the integrand."""
+    m = d - 1
+    b = (-2 * kappa + np.sqrt(4 * kappa**2 + m**2)) / m
+    x0 = (1 - b) / (1 + b)
+    c = kappa * x0 + m * np.log(1 - x0**2)
+    beta = scipy.stats.beta(m / 2, m / 2)
+
+    def integrand(z):
+        w = (1 - (1 + b) * z) / (1 - (1 - b) * z)
+        return np.exp(beta.logpdf(z) + kappa * w + m * np.log(1 - x0 * w) - c)
+
+    value, _ = scipy.integrate.quad(integrand, beta.ppf(1e-14), beta.isf(1e-14), points=[0.5],
+                                    epsabs=1e-12, epsrel=1e-10, limit=200)
+    return value
+
+
+def test_exact_acceptance_matches_a_simulation_of_wood():
+    """The quadrature oracle against Wood's steps simulated with NumPy (5 standard errors)."""
+    n = 200_000
+    for d, kappa in [(2, 10.0), (16, 100.0)]:
+        exact = _wood_acceptance_exact(d, kappa)
+        assert abs(_wood_acceptance_by_simulation(d, kappa, n, seed=1) - exact) < 5 * np.sqrt(
+            exact * (1 - exact) / n)
+
+
+# (d, kappa, per_draw): the track's grid corners and middle (shared pool), plus the branch for
+# one kappa per draw; every case has over 900 expected rejections, so the normal approximation
+# of the binomial holds. Level 1e-3 for the whole family (Bonferroni, two-sided).
+ACCEPTANCE_CASES = [(2, 1.0, False), (2, 1e4, False), (16, 10.0, False), (16, 100.0, False),
+                    (1024, 100.0, False), (1024, 1e4, False), (16384, 1e4, False),
+                    (2, 10.0, True), (16, 100.0, True)]
+Z_ACCEPTANCE = float(scipy.stats.norm.isf(1e-3 / (2 * len(ACCEPTANCE_CASES))))
+
+
+def _observed_rate(d: int, kappa: float, per_draw: bool) -> tuple[float, int]:
+    """The track's rate (or the per-draw branch's) and its number of draws."""
+    if per_draw:
+        n = 100_000
+        g = torch.Generator().manual_seed(2)
+        return samplers_vmf.wood_acceptance_rate(kappa, d, n, g, per_draw=True), n
     bench = bench_samplers.VonMisesFisherAcceptance()
     bench.setup(d, kappa)
-    rate = bench.track_acceptance_rate(d, kappa)
-    n = 200_000
-    simulated = _wood_acceptance_by_simulation(d, kappa, n, seed=1)
-    # 5 standard errors of a Bernoulli mean (4 cases: two-sided level well below 1e-4 in all)
-    assert abs(rate - simulated) < 5 * np.sqrt(0.25 / n)
-    assert 0.5 < rate <= 1.0
+    return bench.track_acceptance_rate(d, kappa), bench.N_DRAWS
+
+
+def _binomial_tolerance(p: float, n_draws: int) -> float:
+    # n_draws <= proposals, so this bounds the standard error of accepted / proposed
+    return Z_ACCEPTANCE * np.sqrt(p * (1 - p) / n_draws)
+
+
+@pytest.mark.parametrize(("d", "kappa", "per_draw"), ACCEPTANCE_CASES)
+def test_observed_acceptance_matches_wood_exactly(d, kappa, per_draw):
+    exact = _wood_acceptance_exact(d, kappa)
+    rate, n = _observed_rate(d, kappa, per_draw)
+    assert abs(rate - exact) < _binomial_tolerance(exact, n), (rate, exact)
 
 
 @pytest.mark.parametrize("factor", [0.5, 2.0])
-def test_acceptance_rate_sees_a_wrong_envelope(monkeypatch, factor):
-    """Mutation: with Wood's b scaled, x0 and the bound no longer match, the likelihood ratio
-    exceeds 1 on part of the proposals and the tracked rate leaves [0, 1]."""
-    bench = bench_samplers.VonMisesFisherAcceptance()
-    bench.setup(16, 100.0)
-    assert bench.track_acceptance_rate(16, 100.0) < 1.0
-    right = bench_samplers.vmf_module.wood_envelope
-    monkeypatch.setattr(bench_samplers.vmf_module, "wood_envelope",
-                        lambda k, d: factor * right(k, d))
-    assert bench.track_acceptance_rate(16, 100.0) > 1.0
+def test_observed_acceptance_sees_a_wrong_envelope(monkeypatch, factor):
+    """Mutation: with Wood's b scaled, the loop accepts at another rate (0.68 and 0.60 instead of
+    0.729 at d = 16, kappa = 100) and the same check fails."""
+    exact = _wood_acceptance_exact(16, 100.0)
+    right = samplers_vmf.wood_envelope
+    monkeypatch.setattr(samplers_vmf, "wood_envelope", lambda k, d: factor * right(k, d))
+    rate, n = _observed_rate(16, 100.0, False)
+    assert abs(rate - exact) > _binomial_tolerance(exact, n)
 
 
 def test_acceptance_rate_is_one_at_kappa_zero():
     bench = bench_samplers.VonMisesFisherAcceptance()
     bench.setup(8, 0.0)
-    assert bench.track_acceptance_rate(8, 0.0) == pytest.approx(1.0, abs=1e-12)
+    assert bench.track_acceptance_rate(8, 0.0) == 1.0
+
+
+@pytest.mark.parametrize("per_draw", [False, True])
+def test_counting_acceptances_leaves_the_draws_unchanged(per_draw):
+    kappa = torch.full((3000,), 30.0, dtype=torch.float64)
+    if not per_draw:
+        kappa = kappa[:1].expand(3000)
+    expected = samplers_vmf.sample_vmf_t(kappa, 7, torch.Generator().manual_seed(4))
+    tally = samplers_vmf._Tally()
+    flat = kappa.reshape(-1)[:1] if not per_draw else kappa
+    got = samplers_vmf._wood(flat, 3000, 7, torch.Generator().manual_seed(4), None, tally)
+    for a, b in zip(expected, got, strict=True):
+        assert torch.equal(a, b)
+    assert 3000 <= tally.accepted <= tally.proposed
+
+
+@pytest.mark.parametrize(("args", "error", "match"), [
+    ((-1.0, 5, 10), ValueError, "kappa=-1.0"), ((float("nan"), 5, 10), ValueError, "kappa=nan"),
+    (("1", 5, 10), TypeError, "kappa='1'"), ((1.0, 1, 10), ValueError, "d=1"),
+    ((1.0, 5, 0), ValueError, "n=0"), ((1.0, 5, 2.5), TypeError, "n=2.5"),
+])
+def test_acceptance_rate_rejects_bad_input(args, error, match):
+    with pytest.raises(error, match=match):
+        samplers_vmf.wood_acceptance_rate(*args)
+    with pytest.raises(TypeError, match=r"dtype=torch\.int64"):
+        samplers_vmf.wood_acceptance_rate(1.0, 5, 10, dtype=torch.int64)
 
 
 def test_smoke_grid_keeps_the_two_ends(monkeypatch):
