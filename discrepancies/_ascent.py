@@ -49,15 +49,22 @@ def normalize_rows(x: torch.Tensor) -> torch.Tensor:
     return x / x.norm(dim=-1, keepdim=True)
 
 
-def _value_and_grad(objective: Callable[[torch.Tensor], torch.Tensor],
-                    x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _value_and_grad(objective: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                    ) -> tuple[torch.Tensor, Callable[[], torch.Tensor]]:
+    """The objective at ``x`` and a function returning its gradient there, so that the
+    backward pass is only run for points whose gradient is used (not for rejected backtracking
+    steps nor for the last point)."""
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
         value = objective(x)
         if value.ndim != 0:
             raise ValueError(f"the objective must return a 0-d tensor, got shape "
                              f"{tuple(value.shape)}")
-        (grad,) = torch.autograd.grad(value, x)
+
+    def grad() -> torch.Tensor:
+        (g,) = torch.autograd.grad(value, x)
+        return g
+
     return value.detach(), grad
 
 
@@ -81,8 +88,9 @@ def sphere_ascent(objective: Callable[[torch.Tensor], torch.Tensor], start: torc
     start : torch.Tensor, shape (d,) or (k, d)
         Starting point; rows are normalised.
     n_iter : int >= 0
-        Number of steps (each costs one forward and one backward pass of ``objective``; the
-        start costs one more).
+        Number of steps (each costs one forward pass of ``objective``, and one backward pass
+        when its gradient is used: not for a rejected backtracking step nor the last point;
+        the start costs one more).
     lr : float > 0
         First step length (``backtrack=True``) or constant step length, in the tangent space
         before retraction: a step ``lr`` turns a direction by ``atan(lr)`` radians.
@@ -94,25 +102,29 @@ def sphere_ascent(objective: Callable[[torch.Tensor], torch.Tensor], start: torc
     AscentResult
     """
     x = normalize_rows(start.detach())
-    value, grad = _value_and_grad(objective, x)
+    value, grad_at = _value_and_grad(objective, x)
     best, best_value, start_value = x, value, value
     history = [value.item()]
     step = lr
-    for _ in range(n_iter):
+    grad = grad_at() if n_iter > 0 else None
+    for i in range(n_iter):
         base, base_grad = (best, grad) if backtrack else (x, grad)
         x = normalize_rows(base + step * _tangent_direction(base, base_grad))
-        value, new_grad = _value_and_grad(objective, x)
+        value, grad_at = _value_and_grad(objective, x)
         history.append(value.item())
         improved = bool(value > best_value)
         if improved:
             best, best_value = x, value
+        moves_on = i < n_iter - 1  # the last point's gradient is never used
         if backtrack:
             if improved:
-                grad, step = new_grad, min(step * 1.5, math.pi)
+                step = min(step * 1.5, math.pi)
+                if moves_on:
+                    grad = grad_at()
             else:
                 step = step * 0.5
-        else:
-            grad = new_grad
+        elif moves_on:
+            grad = grad_at()
     return AscentResult(best.detach(), best_value, start_value, history)
 
 

@@ -108,6 +108,11 @@ class _Centred:
     # faults) than the arithmetic done in them
     workspace: dict = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def generation(self) -> int:
+        """How many evaluations have used the workspace."""
+        return self.workspace.get("generation", 0)
+
     def buffer(self, name: str, shape: tuple[int, ...], like: torch.Tensor,
                dtype: torch.dtype | None = None) -> torch.Tensor:
         dtype = like.dtype if dtype is None else dtype
@@ -195,6 +200,100 @@ def _argsort_for_ascent(U: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return _argsort_rows(U)
 
 
+def _fg_lazy(theta: torch.Tensor, data: _Centred, beta: float, p: float, need_grad: bool = True,
+             ) -> tuple[torch.Tensor, Callable[[], torch.Tensor] | None]:
+    """:func:`fg_value_and_grad` with the gradient computed on demand by the returned function
+    (before the next evaluation on the same ``data``, whose buffers it reads)."""
+    n, d = data.n, data.d
+    L = theta.shape[0]
+    data.workspace["generation"] = generation = data.generation + 1
+    projected = _matmul(theta, data.right,
+                        data.buffer("projected", (L, data.right.shape[1]), theta))
+    U, V, delta = projected[:, :n], projected[:, n:2 * n], projected[:, 2 * n]
+    if need_grad:
+        iu = _argsort_for_ascent(U, data.buffer("iu", (L, n), U, torch.int64))
+        iv = _argsort_for_ascent(V, data.buffer("iv", (L, n), U, torch.int64))
+        a = torch.gather(U, 1, iu, out=data.buffer("a", (L, n), U))
+        b = torch.gather(V, 1, iv, out=data.buffer("b", (L, n), U))
+    else:
+        a, b = sort_rows(U), sort_rows(V)
+    ma2, mb2 = _rowdot(a, a) / n, _rowdot(b, b) / n
+    m2, est = ma2 + mb2, ma2 - mb2  # mean(a^2) + mean(w^2), and mean(s t) for either coupling
+
+    def coupling(a: torch.Tensor, w: torch.Tensor, m2: torch.Tensor, est: torch.Tensor,
+                 delta: torch.Tensor, reuse: bool = False) -> tuple[torch.Tensor, ...]:
+        shape = tuple(a.shape)
+        s = torch.sub(a, w, out=data.buffer("s", shape, a)) if reuse else a - w
+        st = torch.add(a, w, out=data.buffer("st", shape, a) if reuse else None).mul_(s)
+        es2 = _rowdot(s, s) / n
+        structure = 2 * _rowdot(st, st) / n + 2 * es2 * (2 * m2 - es2) + 4 * est * est
+        if p == 2:
+            wasserstein = es2 + delta * delta  # mean((s + delta)^2), s centred
+        else:
+            wasserstein = (s + delta.unsqueeze(1)).abs().pow(p).mean(dim=1)
+        return (1 - beta) * wasserstein + beta * structure, w, s, st, es2
+
+    values, w, s, st, es2 = coupling(a, b, m2, est, delta, reuse=True)
+    if p == 2 and beta < 1:
+        # The anti-identity value is at least its Wasserstein part (the structure part is
+        # non-negative), which costs one inner product: the full candidate is computed only on
+        # the rows where that bound, less a rounding margin, is below the identity value.
+        bound = (1 - beta) * (m2 - 2 * _rowdot_reversed(a, b) / n + delta * delta)
+        margin = 100 * torch.finfo(a.dtype).eps * (m2 + delta * delta)
+        rows = torch.nonzero(bound - margin < values).view(-1)
+    else:
+        rows = torch.arange(values.shape[0], device=values.device)
+    anti = rows[:0]
+    if rows.numel():
+        value_anti, w_anti, s_anti, st_anti, es2_anti = coupling(
+            a[rows], b[rows].flip(1), m2[rows], est[rows], delta[rows])
+        better = value_anti < values[rows]
+        anti = rows[better]
+        values[anti] = value_anti[better]
+    if not need_grad:
+        return values, None
+
+    def gradient() -> torch.Tensor:
+        if data.generation != generation:
+            raise RuntimeError("the ascent workspace was reused since this evaluation: "
+                               "its gradient is no longer available")
+        iw = iv
+        if anti.numel():  # overwrite the rows where the anti-identity coupling wins
+            w[anti], s[anti], st[anti] = w_anti[better], s_anti[better], st_anti[better]
+            es2[anti], iw[anti] = es2_anti[better], iv[anti].flip(1)
+        et2 = 2 * m2 - es2
+        alpha_a = 4 * beta * (es2 + et2 + 4 * est)
+        alpha_w = 4 * beta * (es2 + et2 - 4 * est)
+        gamma = 4 * beta * (es2 - et2)
+        if p == 2:
+            # the Wasserstein gradient 2 (1 - beta) (a - w + delta) is linear in the projections
+            alpha_a = alpha_a + 2 * (1 - beta)
+            alpha_w = alpha_w + 2 * (1 - beta)
+            gamma = gamma - 2 * (1 - beta)
+            omega_mean = 2 * (1 - beta) * delta
+        if p != 2:
+            r = s + delta.unsqueeze(1)
+            omega = r.abs().pow_(p - 1).mul_(r.sign()).mul_((1 - beta) * p)
+            omega_mean = omega.mean(dim=1)
+        # Fresh (L, n) buffers cost more than the arithmetic at these sizes, so h_w goes into s's
+        # buffer, h_a into st's, and both back into the projections' (no longer needed)
+        h_w = torch.mul(a, gamma.unsqueeze(1), out=s).addcmul_(w, st, value=-8 * beta)
+        h_a = st.mul_(a).mul_(8 * beta).addcmul_(w, gamma.unsqueeze(1))
+        if p != 2:
+            h_a += omega
+            h_w -= omega
+        h = projected[:, :2 * n]
+        h[:, :n].scatter_(1, iu, h_a)
+        h[:, n:].scatter_(1, iw, h_w)
+        theta_cx = projected[:, 2 * n + 1:2 * n + 1 + d]
+        theta_cy = projected[:, 2 * n + 1 + d:]
+        grad = (_matmul(h, data.stacked) + alpha_a.unsqueeze(1) * theta_cx
+                + alpha_w.unsqueeze(1) * theta_cy) / n
+        return grad + omega_mean.unsqueeze(1) * data.mean_gap
+
+    return values, gradient
+
+
 def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float,
                       need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     r"""FG_beta on each direction and its gradient with respect to the direction.
@@ -243,103 +342,26 @@ def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float
     grad : torch.Tensor, shape (L, d), or None
         Row l is the gradient of ``values[l]`` with respect to ``theta[l]``.
     """
-    n, d = data.n, data.d
-    L = theta.shape[0]
-    projected = _matmul(theta, data.right,
-                        data.buffer("projected", (L, data.right.shape[1]), theta))
-    U, V, delta = projected[:, :n], projected[:, n:2 * n], projected[:, 2 * n]
-    if need_grad:
-        iu = _argsort_for_ascent(U, data.buffer("iu", (L, n), U, torch.int64))
-        iv = _argsort_for_ascent(V, data.buffer("iv", (L, n), U, torch.int64))
-        a = torch.gather(U, 1, iu, out=data.buffer("a", (L, n), U))
-        b = torch.gather(V, 1, iv, out=data.buffer("b", (L, n), U))
-    else:
-        a, b = sort_rows(U), sort_rows(V)
-    ma2, mb2 = _rowdot(a, a) / n, _rowdot(b, b) / n
-    m2, est = ma2 + mb2, ma2 - mb2  # mean(a^2) + mean(w^2), and mean(s t) for either coupling
-
-    def coupling(a: torch.Tensor, w: torch.Tensor, m2: torch.Tensor, est: torch.Tensor,
-                 delta: torch.Tensor, reuse: bool = False) -> tuple[torch.Tensor, ...]:
-        shape = tuple(a.shape)
-        s = torch.sub(a, w, out=data.buffer("s", shape, a)) if reuse else a - w
-        st = torch.add(a, w, out=data.buffer("st", shape, a) if reuse else None).mul_(s)
-        es2 = _rowdot(s, s) / n
-        structure = 2 * _rowdot(st, st) / n + 2 * es2 * (2 * m2 - es2) + 4 * est * est
-        if p == 2:
-            wasserstein = es2 + delta * delta  # mean((s + delta)^2), s centred
-        else:
-            wasserstein = (s + delta.unsqueeze(1)).abs().pow(p).mean(dim=1)
-        return (1 - beta) * wasserstein + beta * structure, w, s, st, es2
-
-    values, w, s, st, es2 = coupling(a, b, m2, est, delta, reuse=True)
-    if p == 2 and beta < 1:
-        # The anti-identity value is at least its Wasserstein part (the structure part is
-        # non-negative), which costs one inner product: the full candidate is computed only on
-        # the rows where that bound, less a rounding margin, is below the identity value.
-        bound = (1 - beta) * (m2 - 2 * _rowdot_reversed(a, b) / n + delta * delta)
-        margin = 100 * torch.finfo(a.dtype).eps * (m2 + delta * delta)
-        rows = torch.nonzero(bound - margin < values).view(-1)
-    else:
-        rows = torch.arange(values.shape[0], device=values.device)
-    anti = rows[:0]
-    if rows.numel():
-        value_anti, w_anti, s_anti, st_anti, es2_anti = coupling(
-            a[rows], b[rows].flip(1), m2[rows], est[rows], delta[rows])
-        better = value_anti < values[rows]
-        anti = rows[better]
-        values[anti] = value_anti[better]
-    if not need_grad:
-        return values, None
-    iw = iv
-    if anti.numel():  # overwrite the rows where the anti-identity coupling wins
-        w[anti], s[anti], st[anti] = w_anti[better], s_anti[better], st_anti[better]
-        es2[anti], iw[anti] = es2_anti[better], iv[anti].flip(1)
-    et2 = 2 * m2 - es2
-    alpha_a = 4 * beta * (es2 + et2 + 4 * est)
-    alpha_w = 4 * beta * (es2 + et2 - 4 * est)
-    gamma = 4 * beta * (es2 - et2)
-    if p == 2:
-        # the Wasserstein gradient 2 (1 - beta) (a - w + delta) is linear in the projections
-        alpha_a = alpha_a + 2 * (1 - beta)
-        alpha_w = alpha_w + 2 * (1 - beta)
-        gamma = gamma - 2 * (1 - beta)
-        omega_mean = 2 * (1 - beta) * delta
-    if p != 2:
-        r = s + delta.unsqueeze(1)
-        omega = r.abs().pow_(p - 1).mul_(r.sign()).mul_((1 - beta) * p)
-        omega_mean = omega.mean(dim=1)
-    # Fresh (L, n) buffers cost more than the arithmetic at these sizes, so h_w goes into s's
-    # buffer, h_a into st's, and both back into the projections' (no longer needed)
-    h_w = torch.mul(a, gamma.unsqueeze(1), out=s).addcmul_(w, st, value=-8 * beta)
-    h_a = st.mul_(a).mul_(8 * beta).addcmul_(w, gamma.unsqueeze(1))
-    if p != 2:
-        h_a += omega
-        h_w -= omega
-    h = projected[:, :2 * n]
-    h[:, :n].scatter_(1, iu, h_a)
-    h[:, n:].scatter_(1, iw, h_w)
-    theta_cx = projected[:, 2 * n + 1:2 * n + 1 + d]
-    theta_cy = projected[:, 2 * n + 1 + d:]
-    grad = (_matmul(h, data.stacked) + alpha_a.unsqueeze(1) * theta_cx
-            + alpha_w.unsqueeze(1) * theta_cy) / n
-    return values, grad + omega_mean.unsqueeze(1) * data.mean_gap
+    values, gradient = _fg_lazy(theta, data, beta, p, need_grad)
+    return values, None if gradient is None else gradient()
 
 
 class _FGSlices(torch.autograd.Function):
     """FG_beta per direction (rows of ``theta``), differentiable in ``theta`` only, with the
-    closed-form gradient of :func:`fg_value_and_grad` (data detached)."""
+    closed-form gradient of :func:`fg_value_and_grad` (data detached), computed in the backward
+    pass from the forward's buffers (so before the next evaluation on the same data)."""
 
     @staticmethod
     def forward(ctx, theta: torch.Tensor, data: _Centred, beta: float,
                 p: float) -> torch.Tensor:
-        values, grad = fg_value_and_grad(theta.detach(), data, beta, p,
-                                         need_grad=ctx.needs_input_grad[0])
-        ctx.grad = grad
+        values, ctx.gradient = _fg_lazy(theta.detach(), data, beta, p,
+                                        need_grad=ctx.needs_input_grad[0])
         return values
 
     @staticmethod
     def backward(ctx, grad_values: torch.Tensor):
-        return grad_values.unsqueeze(1) * ctx.grad, None, None, None
+        # computed only when asked: the ascent skips the gradient of points it rejects
+        return grad_values.unsqueeze(1) * ctx.gradient(), None, None, None
 
 
 Draw = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
