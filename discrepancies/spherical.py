@@ -35,9 +35,9 @@ The gradient of the Monte Carlo objective with respect to the directions is comp
 form (:class:`_FGSlices`): with the sorting permutation fixed, FG_beta is a polynomial in the
 projected values, so each ascent step costs one matrix product, one argsort per side (CPU: one
 NumPy sort of packed integer keys) and one matrix product back, with no autograd graph over the
-(L, n) projections; about the cost of one SFG call. With ``n_iter = T`` a call costs about
-``T + 2.5`` SFG calls: the start, ``T + 1`` evaluations (the start's included) and the final
-value.
+(L, n) projections; a value costs less than an SFG call and its gradient (computed only for
+points the ascent accepts) about half of one. With ``n_iter = T`` a call costs roughly
+``T + 2`` SFG calls: the start's scoring, ``T + 1`` evaluations and the final value.
 
 MSSFG draws are stratified over the components (draw ``l`` comes from component ``l mod k``,
 and each component's draws are averaged with weight 1/k), which is exact for the equal-weight

@@ -73,6 +73,18 @@ def test_a_wrong_gradient_is_caught():
     assert (right - wrong).norm() > 1e-3 * right.norm()
 
 
+def test_lazy_gradient_refuses_a_reused_workspace():
+    X, Y = _problem(25, 5, 1)
+    theta = torch.nn.functional.normalize(torch.randn(10, 5, dtype=torch.float64), dim=1)
+    data = spherical._Centred.of(X, Y)
+    _, gradient = spherical._fg_lazy(theta, data, 0.1, 2.0)
+    _, expected = spherical.fg_value_and_grad(theta, spherical._Centred.of(X, Y), 0.1, 2.0)
+    torch.testing.assert_close(gradient(), expected, rtol=0, atol=0)
+    spherical._fg_lazy(theta, data, 0.1, 2.0)
+    with pytest.raises(RuntimeError, match="reused"):
+        gradient()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_packed_argsort_sorts(dtype):
     rng = np.random.default_rng(0)
