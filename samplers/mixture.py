@@ -16,12 +16,13 @@ import torch
 from torch.distributions import Distribution, constraints
 from torch.types import _size
 
+from samplers.base import SphereDistribution
 from samplers.constraints import as_float_tensor, check_concentration, check_loc, unit_vector
 from samplers.sphere import householder_place, tangent_gaussian
 from samplers.von_mises_fisher import log_normalizer, mean_resultant_length, sample_vmf_t
 
 
-class MixtureVonMisesFisher(Distribution):
+class MixtureVonMisesFisher(SphereDistribution):
     r"""Mixture of ``k`` von Mises-Fisher components on S^{d-1} (batch shape ``()``).
 
     Parameters
@@ -41,8 +42,6 @@ class MixtureVonMisesFisher(Distribution):
         "concentrations": constraints.nonnegative,
         "weights": constraints.simplex,
     }
-    support = unit_vector
-    has_rsample = True
 
     def __init__(self, locs, concentrations, weights=None, validate_args: bool | None = None):
         validate = Distribution._validate_args if validate_args is None else validate_args
@@ -99,11 +98,6 @@ class MixtureVonMisesFisher(Distribution):
     def rsample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
         """Draw ``sample_shape + (d,)`` points, differentiable in ``locs``."""
         return self.rsample_with_components(sample_shape, generator)[0]
-
-    def sample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
-        """As :meth:`rsample`, without gradients."""
-        with torch.no_grad():
-            return self.rsample(sample_shape, generator)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         """``logsumexp_i (log w_i + log C_d(kappa_i) + kappa_i mu_i^T x)``."""

@@ -15,13 +15,11 @@ Reference: N. De Cao and W. Aziz, "The Power Spherical distribution", ICML INNF+
 from __future__ import annotations
 
 import math
-from typing import ClassVar
 
 import torch
-from torch.distributions import Distribution, constraints
 from torch.types import _size
 
-from samplers.constraints import loc_and_concentration, unit_vector
+from samplers.base import LocConcentration
 from samplers.sphere import beta_pair, householder_place, tangent_gaussian
 
 
@@ -45,7 +43,7 @@ def sample_power_spherical_t(
     return 2 * one_m_b, 2 * b
 
 
-class PowerSpherical(Distribution):
+class PowerSpherical(LocConcentration):
     r"""Power spherical distribution on the unit sphere S^{d-1} of R^d.
 
     Parameters
@@ -63,28 +61,6 @@ class PowerSpherical(Distribution):
     Gamma gradients), and needs no rejection step.
     """
 
-    arg_constraints: ClassVar[dict] = {"loc": unit_vector, "concentration": constraints.nonnegative}
-    support = unit_vector
-    has_rsample = True
-
-    def __init__(self, loc, concentration, validate_args: bool | None = None) -> None:
-        validate = Distribution._validate_args if validate_args is None else validate_args
-        self.loc, self.concentration, batch_shape = loc_and_concentration(
-            loc, concentration, validate
-        )
-        self.dim = self.loc.shape[-1]
-        super().__init__(batch_shape, torch.Size((self.dim,)), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(PowerSpherical, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.loc = self.loc.expand((*batch_shape, self.dim))
-        new.concentration = self.concentration.expand(batch_shape)
-        new.dim = self.dim
-        super(PowerSpherical, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
     def rsample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
         """Draw ``sample_shape + batch_shape + (d,)`` points, differentiable in loc and kappa."""
         shape = self._extended_shape(sample_shape)[:-1]
@@ -92,11 +68,6 @@ class PowerSpherical(Distribution):
         s = torch.sqrt(omt * opt)
         v = tangent_gaussian(shape, self.dim, generator, self.loc)
         return householder_place(1 - omt, s, v, self.loc)
-
-    def sample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
-        """As :meth:`rsample`, without gradients."""
-        with torch.no_grad():
-            return self.rsample(sample_shape, generator)
 
     def log_normalizer(self) -> torch.Tensor:
         """``-log N_d(kappa)``, so that ``log p(x) = that + kappa log(1 + mu^T x)``."""

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
-from torch.distributions import Distribution, constraints
 from torch.types import _size
 
+from samplers.base import LocConcentration
 from samplers.bessel import iv_ratio, log_iv
-from samplers.constraints import check_dimension, loc_and_concentration, unit_vector
+from samplers.constraints import check_dimension
 from samplers.sphere import householder_place, tangent_gaussian
 
 MAX_ROUNDS = 100
@@ -317,7 +316,7 @@ def mean_resultant_length(kappa: torch.Tensor, d: int) -> torch.Tensor:
     return iv_ratio(d / 2 - 1, kappa)
 
 
-class VonMisesFisher(Distribution):
+class VonMisesFisher(LocConcentration):
     r"""von Mises-Fisher distribution on the unit sphere S^{d-1} of R^d.
 
     Parameters
@@ -344,28 +343,6 @@ class VonMisesFisher(Distribution):
     torch.Size([5, 3])
     """
 
-    arg_constraints: ClassVar[dict] = {"loc": unit_vector, "concentration": constraints.nonnegative}
-    support = unit_vector
-    has_rsample = True
-
-    def __init__(self, loc, concentration, validate_args: bool | None = None) -> None:
-        validate = Distribution._validate_args if validate_args is None else validate_args
-        self.loc, self.concentration, batch_shape = loc_and_concentration(
-            loc, concentration, validate
-        )
-        self.dim = self.loc.shape[-1]
-        super().__init__(batch_shape, torch.Size((self.dim,)), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(VonMisesFisher, _instance)
-        batch_shape = torch.Size(batch_shape)
-        new.loc = self.loc.expand((*batch_shape, self.dim))
-        new.concentration = self.concentration.expand(batch_shape)
-        new.dim = self.dim
-        super(VonMisesFisher, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
     def rsample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
         """Draw ``sample_shape + batch_shape + (d,)`` points, differentiable in ``loc``."""
         shape = self._extended_shape(sample_shape)[:-1]
@@ -374,11 +351,6 @@ class VonMisesFisher(Distribution):
         s = torch.sqrt(omt * opt)
         v = tangent_gaussian(shape, self.dim, generator, self.loc)
         return householder_place(t, s, v, self.loc)
-
-    def sample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
-        """As :meth:`rsample`, without gradients."""
-        with torch.no_grad():
-            return self.rsample(sample_shape, generator)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:
