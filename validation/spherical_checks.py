@@ -355,13 +355,14 @@ def gradients(ctx: Context) -> list[CheckResult]:
         w = spherical._stratum_weights(per.shape[0], k, per)
         (g_ref,) = torch.autograd.grad(per @ w, Xh)
         envelope = ((g - g_ref).norm() / g_ref.norm()).item()
-        step = 0.05 * value.item() / g.norm().item() ** 2
+        value = value.item()
+        step = 0.05 * value / g.norm().item() ** 2
         after = float(fn(X - step * g, Y, n_iter=5, n_projections=30, seed=ctx.seed,
                          **({"n_components": 2} if name == "mssfg" else {})))
         out.append(CheckResult(GROUP, f"gradients[{name}]",
-                               ok_gc and envelope <= 1e-12 and after < float(value),
+                               ok_gc and envelope <= 1e-12 and after < value,
                                f"gradcheck {'ok' if ok_gc else 'FAILED'}, envelope rel err "
-                               f"{envelope:.1e}, step {float(value):.4g} -> {after:.4g}",
+                               f"{envelope:.1e}, step {value:.4g} -> {after:.4g}",
                                "gradcheck passes, envelope <= 1e-12, value decreases"))
     return out
 
