@@ -134,9 +134,16 @@ class _Centred:
         return cls(n, d, stacked, x_mean - y_mean, right)
 
 
+def _numpy_ready(t: torch.Tensor) -> bool:
+    return t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64)
+
+
 def _rowdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Row-wise inner products of two (L, n) tensors, without an (L, n) temporary."""
-    return (a.unsqueeze(1) @ b.unsqueeze(2)).view(-1)
+    """Row-wise inner products of two (L, n) tensors, without an (L, n) temporary (on CPU
+    NumPy's einsum, a few times faster than torch's batched products here)."""
+    if _numpy_ready(a):
+        return torch.from_numpy(np.einsum("ij,ij->i", a.numpy(), b.numpy()))
+    return torch.linalg.vecdot(a, b)
 
 
 def _argsort_rows_packed(U: torch.Tensor, key: np.ndarray | None = None) -> torch.Tensor:
@@ -179,7 +186,7 @@ def _matmul(A: torch.Tensor, B: torch.Tensor, out: torch.Tensor | None = None) -
     """``A @ B`` for detached tensors (into ``out`` if given); on CPU through NumPy, whose BLAS
     is about twice as fast as torch's for these shapes on the reference machine (see
     :mod:`discrepancies._slices`)."""
-    if A.device.type == "cpu" and A.dtype in (torch.float32, torch.float64):
+    if _numpy_ready(A):
         result = np.matmul(A.numpy(), B.numpy(), out=None if out is None else out.numpy())
         return out if out is not None else torch.from_numpy(result)
     return torch.matmul(A, B, out=out)
@@ -187,15 +194,14 @@ def _matmul(A: torch.Tensor, B: torch.Tensor, out: torch.Tensor | None = None) -
 
 def _rowdot_reversed(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``_rowdot(a, b.flip(1))``; on CPU through a reversed NumPy view instead of a copy."""
-    if a.device.type == "cpu" and a.dtype in (torch.float32, torch.float64):
+    if _numpy_ready(a):
         return torch.from_numpy(np.einsum("ij,ij->i", a.numpy(), b.numpy()[:, ::-1]))
     return _rowdot(a, b.flip(1))
 
 
 def _argsort_for_ascent(U: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """Row-wise argsort of U (L, n); ``out`` an int64 buffer of U's shape, used on CPU."""
-    if U.device.type == "cpu" and U.dtype in (torch.float32, torch.float64) \
-            and U.shape[1] <= 1 << 20:
+    if _numpy_ready(U) and U.shape[1] <= 1 << 20:
         return _argsort_rows_packed(U, out.numpy())
     return _argsort_rows(U)
 
