@@ -22,22 +22,31 @@ How a value is computed (the same for the three):
 2. **Ascent** on the location(s) with :func:`discrepancies._ascent.sphere_ascent` (projected
    gradient with backtracking, best point kept), on detached X and Y. The expectation is
    estimated with ``n_projections`` draws that are reparameterised in the location and use
-   *common random numbers*: the generator is rewound before every evaluation, so each step sees
-   the same base draws moved by the location. The estimated objective is then a deterministic
-   function of the location, so comparing iterates (keep-best, backtracking) compares the
-   locations and not the Monte Carlo noise.
+   *common random numbers*: the base draws of the sampler (``base_draws``: the cosine ``t``
+   to the location, ``s = sqrt(1 - t^2)`` and a tangent direction ``v`` at e1) are drawn once
+   per call and every step places the same ones at its location. The estimated objective is
+   then a deterministic function of the location, so comparing iterates (keep-best,
+   backtracking) compares the locations and not the Monte Carlo noise.
 3. **Value**: a fresh set of ``n_projections`` draws at the best location, FG_beta recomputed
    with gradients to X and Y (envelope theorem: the location is held fixed). Fresh draws keep
    the reported value an unbiased estimate of the objective at the chosen location: reusing
    the draws the ascent maximised over would bias it upwards.
 
-The gradient of the Monte Carlo objective with respect to the directions is computed in closed
-form (:class:`_FGSlices`): with the sorting permutation fixed, FG_beta is a polynomial in the
-projected values, so each ascent step costs one matrix product, one argsort per side (CPU: one
-NumPy sort of packed integer keys) and one matrix product back, with no autograd graph over the
-(L, n) projections; a value costs less than an SFG call and its gradient (computed only for
-points the ascent accepts) about half of one. With ``n_iter = T`` a call costs roughly
-``T + 2`` SFG calls: the start's scoring, ``T + 1`` evaluations and the final value.
+Each step costs no matrix product of size n d L (:class:`_FGSlices`). A draw placed at the
+location :math:`\epsilon` by :func:`samplers.sphere.householder_place` is
+
+.. math:: \theta_l = (t_l - \sigma k_l)\,\epsilon + k_l e_1 + \sigma s_l v_l, \qquad
+          k_l = \frac{s_l\, \epsilon^\top v_l}{1 - \sigma \epsilon_1},
+
+so the projections of the data on it combine the projections on :math:`\epsilon`, on
+:math:`e_1` and on :math:`v_l`; the last ones do not depend on the location and are computed
+once per call (one matrix product), a step then costs O(nL + nd + dL) besides its sorts. The
+gradient with respect to :math:`\epsilon` goes through the chain rule from the closed-form
+gradient with respect to the projected values (with the sorting permutations fixed FG_beta is a
+polynomial in them, :func:`fg_value_and_grad`), again in O(nL + nd + dL), without an autograd
+graph over the (L, n) projections. With ``n_iter = T`` a call costs the start's scoring
+(a value-only SFG-sized product and sort), one matrix product for the base draws, ``T + 1``
+steps dominated by their two row sorts, and the final value.
 
 MSSFG draws are stratified over the components (draw ``l`` comes from component ``l mod k``,
 and each component's draws are averaged with weight 1/k), which is exact for the equal-weight
@@ -47,8 +56,9 @@ SSFG at a global optimum, and in practice finds ``k`` local maxima from ``k`` st
 
 Notes
 -----
-The samplers place draws with a Householder reflection whose sign switches where the first
-coordinate of the location changes sign, so the common-random-number objective jumps there
+The samplers place draws with a Householder reflection whose sign switches across the small
+circle where the first coordinate of the location is -0.9
+(:func:`samplers.sphere.householder_sign`), so the common-random-number objective jumps there
 (its expectation does not). Backtracking absorbs such a jump, and the reported value uses fresh
 draws, so this only affects the path of the ascent.
 
@@ -65,6 +75,7 @@ import numpy as np
 import torch
 
 from samplers import PowerSpherical, VonMisesFisher
+from samplers.sphere import householder_sign
 
 from ._ascent import sphere_ascent
 from ._directions import random_projections
@@ -206,15 +217,46 @@ def _argsort_for_ascent(U: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return _argsort_rows(U)
 
 
+Adjoint = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
 def _fg_lazy(theta: torch.Tensor, data: _Centred, beta: float, p: float, need_grad: bool = True,
              ) -> tuple[torch.Tensor, Callable[[], torch.Tensor] | None]:
     """:func:`fg_value_and_grad` with the gradient computed on demand by the returned function
     (before the next evaluation on the same ``data``, whose buffers it reads)."""
-    n, d = data.n, data.d
     L = theta.shape[0]
-    data.workspace["generation"] = generation = data.generation + 1
     projected = _matmul(theta, data.right,
                         data.buffer("projected", (L, data.right.shape[1]), theta))
+    values, adjoint = _fg_projected(projected, data, beta, p, need_grad)
+    if adjoint is None:
+        return values, None
+    return values, lambda: _direction_gradient(adjoint(), projected, data)
+
+
+def _direction_gradient(adjoint: Adjoint, projected: torch.Tensor, data: _Centred,
+                        ) -> torch.Tensor:
+    """Row l: the gradient of FG_beta on direction l with respect to that direction, from the
+    adjoint of :func:`_fg_projected` (see :func:`fg_value_and_grad`)."""
+    h, alpha_a, alpha_w, omega_mean = adjoint
+    n, d = data.n, data.d
+    theta_cx = projected[:, 2 * n + 1:2 * n + 1 + d]
+    theta_cy = projected[:, 2 * n + 1 + d:]
+    grad = (_matmul(h, data.stacked) + alpha_a.unsqueeze(1) * theta_cx
+            + alpha_w.unsqueeze(1) * theta_cy) / n
+    return grad + omega_mean.unsqueeze(1) * data.mean_gap
+
+
+def _fg_projected(projected: torch.Tensor, data: _Centred, beta: float, p: float,
+                  need_grad: bool = True,
+                  ) -> tuple[torch.Tensor, Callable[[], Adjoint] | None]:
+    """FG_beta on each row of ``projected = theta @ data.right`` (L, 2n + 1 + 2d), and a function
+    returning its adjoint ``(h, alpha_a, alpha_w, omega_mean)``: the gradient of row l with
+    respect to its direction is ``(h_l @ stacked + alpha_a_l theta_l^T C_x + alpha_w_l
+    theta_l^T C_y) / n + omega_mean_l (mean(X) - mean(Y))`` (:func:`fg_value_and_grad`).
+    The adjoint overwrites ``projected[:, :2n]`` with ``h`` and must be asked for before the
+    next evaluation on the same ``data``."""
+    n, L = data.n, projected.shape[0]
+    data.workspace["generation"] = generation = data.generation + 1
     U, V, delta = projected[:, :n], projected[:, n:2 * n], projected[:, 2 * n]
     if need_grad:
         iu = _argsort_for_ascent(U, data.buffer("iu", (L, n), U, torch.int64))
@@ -259,7 +301,7 @@ def _fg_lazy(theta: torch.Tensor, data: _Centred, beta: float, p: float, need_gr
     if not need_grad:
         return values, None
 
-    def gradient() -> torch.Tensor:
+    def adjoint() -> Adjoint:
         if data.generation != generation:
             raise RuntimeError("the ascent workspace was reused since this evaluation: "
                                "its gradient is no longer available")
@@ -291,13 +333,9 @@ def _fg_lazy(theta: torch.Tensor, data: _Centred, beta: float, p: float, need_gr
         h = projected[:, :2 * n]
         h[:, :n].scatter_(1, iu, h_a)
         h[:, n:].scatter_(1, iw, h_w)
-        theta_cx = projected[:, 2 * n + 1:2 * n + 1 + d]
-        theta_cy = projected[:, 2 * n + 1 + d:]
-        grad = (_matmul(h, data.stacked) + alpha_a.unsqueeze(1) * theta_cx
-                + alpha_w.unsqueeze(1) * theta_cy) / n
-        return grad + omega_mean.unsqueeze(1) * data.mean_gap
+        return h, alpha_a, alpha_w, omega_mean
 
-    return values, gradient
+    return values, adjoint
 
 
 def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float,
@@ -352,49 +390,143 @@ def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float
     return values, None if gradient is None else gradient()
 
 
+@dataclass(frozen=True)
+class _BaseDraws:
+    """The base draws of one call's ascent (common random numbers) and the data projected on
+    their tangent directions, computed once: row l is placed at the location of component
+    ``l mod k`` (:func:`samplers.sphere.householder_place`)."""
+
+    k: int
+    t: torch.Tensor  # (L,): cosine to the location
+    s: torch.Tensor  # (L,): sqrt(1 - t^2)
+    v: torch.Tensor  # (L, d): unit tangent directions at e1 (v[:, 0] = 0)
+    v_right: torch.Tensor  # (L, 2n + 1 + 2d): v @ data.right
+
+    @classmethod
+    def of(cls, t: torch.Tensor, s: torch.Tensor, z: torch.Tensor, data: _Centred,
+           k: int) -> _BaseDraws:
+        v = z / torch.linalg.vector_norm(z, dim=1, keepdim=True)
+        return cls(k, t.detach(), s.detach(), v, _matmul(v, data.right))
+
+
 class _FGSlices(torch.autograd.Function):
-    """FG_beta per direction (rows of ``theta``), differentiable in ``theta`` only, with the
-    closed-form gradient of :func:`fg_value_and_grad` (data detached), computed in the backward
-    pass from the forward's buffers (so before the next evaluation on the same data)."""
+    r"""FG_beta on the base draws placed at the locations (rows of ``locs`` (k, d)),
+    differentiable in ``locs`` only (data detached), with the closed-form gradient computed in
+    the backward pass from the forward's buffers (so before the next evaluation on the same
+    data).
+
+    With :math:`\theta_l = a_l \epsilon + k_l e_1 + \sigma s_l v_l`,
+    :math:`a_l = t_l - \sigma k_l`, :math:`k_l = s_l \epsilon^\top v_l / (1 - \sigma
+    \epsilon_1)` (:math:`\epsilon` the location of row l, :math:`\sigma` its Householder
+    sign, locally constant) and :math:`g_l` the gradient of FG_beta with respect to
+    :math:`\theta_l` (:func:`fg_value_and_grad`):
+
+    .. math::
+        \frac{\partial \theta_l^\top g_l}{\partial \epsilon} = a_l g_l
+        + g_l^\top(e_1 - \sigma \epsilon) \frac{s_l}{1 - \sigma \epsilon_1}
+          \Big(v_l + \frac{\sigma\, \epsilon^\top v_l}{1 - \sigma \epsilon_1} e_1\Big),
+
+    where :math:`\sum_l c_l a_l g_l` and :math:`g_l^\top u` only need row reductions of the
+    adjoint and the projections of the data on :math:`u` (no product of size n d L).
+    """
 
     @staticmethod
-    def forward(ctx, theta: torch.Tensor, data: _Centred, beta: float,
+    def forward(ctx, locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: float,
                 p: float) -> torch.Tensor:
-        values, ctx.gradient = _fg_lazy(theta.detach(), data, beta, p,
+        locs = locs.detach()
+        k, (L, width) = draws.k, draws.v_right.shape
+        component = torch.arange(L, device=locs.device) % k
+        sigma = householder_sign(locs[:, 0])
+        denom = 1 - sigma * locs[:, 0]
+        sigma_l, denom_l, locs_l = sigma[component], denom[component], locs[component]
+        along = torch.linalg.vecdot(draws.v, locs_l)  # epsilon^T v_l
+        k_l = draws.s * along / denom_l
+        a_l = draws.t - sigma_l * k_l
+        locs_right = _matmul(locs, data.right)  # (k, width): the data projected on epsilon
+        projected = torch.mul(draws.v_right, (sigma_l * draws.s).unsqueeze(1),
+                              out=data.buffer("projected", (L, width), draws.v_right))
+        for c in range(k):
+            projected[c::k].addr_(a_l[c::k], locs_right[c])
+        projected.addr_(k_l, data.right[0])
+        values, adjoint = _fg_projected(projected, data, beta, p,
                                         need_grad=ctx.needs_input_grad[0])
+        ctx.saved = (adjoint, projected, draws, data, locs, locs_l, locs_right, sigma_l,
+                     denom_l, along, a_l)
         return values
 
     @staticmethod
     def backward(ctx, grad_values: torch.Tensor):
         # computed only when asked: the ascent skips the gradient of points it rejects
-        return grad_values.unsqueeze(1) * ctx.gradient(), None, None, None
+        adjoint, projected, draws, data, locs, locs_l, locs_right, sigma_l, denom_l, along, \
+            a_l = ctx.saved
+        h, alpha_a, alpha_w, omega_mean = adjoint()
+        n, d, k = data.n, data.d, draws.k
+        theta_cx = projected[:, 2 * n + 1:2 * n + 1 + d]
+        theta_cy = projected[:, 2 * n + 1 + d:]
+        h_eps = torch.empty_like(grad_values)
+        for c in range(k):
+            torch.mv(h[c::k], locs_right[c, :2 * n], out=h_eps[c::k])
+        # g_l^T e1 and g_l^T epsilon_l
+        g_e1 = ((torch.mv(h, data.right[0, :2 * n]) + alpha_a * theta_cx[:, 0]
+                 + alpha_w * theta_cy[:, 0]) / n + omega_mean * data.mean_gap[0])
+        g_eps = ((h_eps + alpha_a * torch.linalg.vecdot(theta_cx, locs_l)
+                  + alpha_w * torch.linalg.vecdot(theta_cy, locs_l)) / n
+                 + omega_mean * torch.mv(locs_l, data.mean_gap))
+        weight = grad_values * a_l
+        tangent = grad_values * (g_e1 - sigma_l * g_eps) * draws.s / denom_l
+        first = tangent * sigma_l * along / denom_l
+        grad = torch.empty_like(locs)
+        for c in range(k):
+            rows = slice(c, None, k)
+            w = weight[rows]
+            grad[c] = (_matmul(w @ h[rows], data.stacked)
+                       + (w * alpha_a[rows]) @ theta_cx[rows]
+                       + (w * alpha_w[rows]) @ theta_cy[rows]) / n
+            grad[c] += (w * omega_mean[rows]).sum() * data.mean_gap
+            grad[c] += tangent[rows] @ draws.v[rows]
+            grad[c, 0] += first[rows].sum()
+        return grad, None, None, None, None
 
 
-Draw = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+@dataclass(frozen=True)
+class _Sampler:
+    """``n_projections`` draws from ``family`` around the rows of ``locs`` (k, d), stratified
+    (row l of the result from component ``l mod k``) or around ``locs[0]`` alone."""
+
+    family: type
+    kappa: float
+    n_projections: int
+    stratified: bool
+
+    def _law(self, locs: torch.Tensor):
+        if self.stratified:
+            return (self.family(locs, self.kappa, validate_args=False),
+                    (-(-self.n_projections // locs.shape[0]),))
+        return self.family(locs[0], self.kappa, validate_args=False), (self.n_projections,)
+
+    def __call__(self, locs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        law, shape = self._law(locs)
+        return law.rsample(shape, generator).reshape(-1, locs.shape[1])[:self.n_projections]
+
+    def base_draws(self, locs: torch.Tensor, generator: torch.Generator,
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(t, s, z)`` of :meth:`__call__`'s draws (the sampler's ``base_draws``), rows in the
+        same order and on the same generator state."""
+        law, shape = self._law(locs)
+        t, s, z = law.base_draws(shape, generator)
+        L = self.n_projections
+        return t.reshape(-1)[:L], s.reshape(-1)[:L], z.reshape(-1, locs.shape[1])[:L]
 
 
-def _draw_vmf(kappa: float, n_projections: int) -> Draw:
+def _draw_vmf(kappa: float, n_projections: int) -> _Sampler:
     """``n_projections`` vMF draws, stratified over the rows of ``locs`` (k, d): row l of the
     result comes from component ``l mod k``."""
-
-    def draw(locs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        k = locs.shape[0]
-        per_component = -(-n_projections // k)
-        dist = VonMisesFisher(locs, kappa, validate_args=False)
-        return dist.rsample((per_component,), generator).reshape(-1, locs.shape[1])[
-            :n_projections]
-
-    return draw
+    return _Sampler(VonMisesFisher, kappa, n_projections, stratified=True)
 
 
-def _draw_power(kappa: float, n_projections: int) -> Draw:
+def _draw_power(kappa: float, n_projections: int) -> _Sampler:
     """``n_projections`` power spherical draws around the single row of ``locs`` (1, d)."""
-
-    def draw(locs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        dist = PowerSpherical(locs[0], kappa, validate_args=False)
-        return dist.rsample((n_projections,), generator)
-
-    return draw
+    return _Sampler(PowerSpherical, kappa, n_projections, stratified=False)
 
 
 def _stratum_weights(n_projections: int, k: int, like: torch.Tensor) -> torch.Tensor:
@@ -405,7 +537,7 @@ def _stratum_weights(n_projections: int, k: int, like: torch.Tensor) -> torch.Te
     return 1.0 / (k * counts[component])
 
 
-def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], Draw], k: int,
+def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampler], k: int,
                n_projections: object, beta: object, p: object, kappa: object, n_iter: object,
                lr: object, loc: object, seed: object, log: bool,
                location_key: str) -> Result:
@@ -442,12 +574,11 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], Draw],
     history: list[float] = []
     best = start
     if n_iter > 0:
-        common = generator.get_state()
+        # common random numbers: every step places these base draws at its location(s)
+        base = _BaseDraws.of(*draw.base_draws(start, generator), data, k)
 
         def objective(locs: torch.Tensor) -> torch.Tensor:
-            generator.set_state(common)  # common random numbers: the same base draws each step
-            theta = draw(locs, generator)
-            return _FGSlices.apply(theta, data, beta, p) @ weights
+            return _FGSlices.apply(locs, base, data, beta, p) @ weights
 
         result = sphere_ascent(objective, start, n_iter, lr, backtrack=True)
         best, history = result.point, result.history

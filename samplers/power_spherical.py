@@ -63,11 +63,20 @@ class PowerSpherical(LocConcentration):
 
     def rsample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
         """Draw ``sample_shape + batch_shape + (d,)`` points, differentiable in loc and kappa."""
+        return householder_place(*self.base_draws(sample_shape, generator), self.loc)
+
+    def base_draws(
+        self, sample_shape: _size = (), generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The draws :meth:`rsample` places at ``loc``: ``(t, s, z)`` with ``t = loc^T x``,
+        ``s = sqrt(1 - t^2)`` (shape ``sample_shape + batch_shape``, differentiable in kappa)
+        and ``z`` Gaussian tangent vectors at e1 (that shape + ``(d,)``), so that ``rsample``
+        returns ``householder_place(t, s, z, loc)`` on the same generator state. None depends
+        on ``loc``: common random numbers for any location."""
         shape = self._extended_shape(sample_shape)[:-1]
         omt, opt = sample_power_spherical_t(self.concentration.expand(shape), self.dim, generator)
-        s = torch.sqrt(omt * opt)
-        v = tangent_gaussian(shape, self.dim, generator, self.loc)
-        return householder_place(1 - omt, s, v, self.loc)
+        z = tangent_gaussian(shape, self.dim, generator, self.loc)
+        return 1 - omt, torch.sqrt(omt * opt), z
 
     def log_normalizer(self) -> torch.Tensor:
         """``-log N_d(kappa)``, so that ``log p(x) = that + kappa log(1 + mu^T x)``."""

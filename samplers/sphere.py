@@ -82,6 +82,12 @@ def tangent_gaussian(
     return z
 
 
+def householder_sign(loc_1: torch.Tensor) -> torch.Tensor:
+    """The sign ``sigma`` of :func:`householder_place`'s reflection for locations whose first
+    coordinates are ``loc_1``: -1 where ``loc_1 > -0.9``, +1 elsewhere (dtype of ``loc_1``)."""
+    return torch.where(loc_1 > _SWITCH, -1.0, 1.0).to(loc_1.dtype)
+
+
 def householder_place(
     t: torch.Tensor, s: torch.Tensor, z: torch.Tensor, loc: torch.Tensor
 ) -> torch.Tensor:
@@ -113,7 +119,7 @@ def householder_place(
         Unit vectors.
     """
     l1 = loc[..., 0]
-    sigma = torch.where(l1 > _SWITCH, -1.0, 1.0).to(loc.dtype)
+    sigma = householder_sign(l1)
     scale = s / torch.linalg.vector_norm(z, dim=-1)
     # one matrix-vector product for the common single-location case, no S x d temporary
     lz = z @ loc if loc.dim() == 1 else torch.linalg.vecdot(z, loc)

@@ -345,12 +345,20 @@ class VonMisesFisher(LocConcentration):
 
     def rsample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
         """Draw ``sample_shape + batch_shape + (d,)`` points, differentiable in ``loc``."""
+        return householder_place(*self.base_draws(sample_shape, generator), self.loc)
+
+    def base_draws(
+        self, sample_shape: _size = (), generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The draws :meth:`rsample` places at ``loc``: ``(t, s, z)`` with ``t = loc^T x``,
+        ``s = sqrt(1 - t^2)`` (shape ``sample_shape + batch_shape``) and ``z`` Gaussian tangent
+        vectors at e1 (that shape + ``(d,)``), so that ``rsample`` returns
+        ``householder_place(t, s, z, loc)`` on the same generator state. None depends on
+        ``loc``: common random numbers for any location."""
         shape = self._extended_shape(sample_shape)[:-1]
         omt, opt = sample_vmf_t(self.concentration.expand(shape), self.dim, generator)
-        t = 1 - omt
-        s = torch.sqrt(omt * opt)
-        v = tangent_gaussian(shape, self.dim, generator, self.loc)
-        return householder_place(t, s, v, self.loc)
+        z = tangent_gaussian(shape, self.dim, generator, self.loc)
+        return 1 - omt, torch.sqrt(omt * opt), z
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:

@@ -85,6 +85,68 @@ def test_lazy_gradient_refuses_a_reused_workspace():
         gradient()
 
 
+SAMPLERS = {"ssfg": (spherical._draw_vmf, 1), "mssfg": (spherical._draw_vmf, 3),
+            "pssfg": (spherical._draw_power, 1)}
+
+
+def _placed_objective(name: str, X, Y, locs, beta: float, p: float, seed: int = 4):
+    """The ascent objective and its gradient to the locations, both ways: base draws placed
+    through the projections (:class:`spherical._FGSlices`), and the sampler's own draws at
+    ``locs`` (the same generator state) projected explicitly, with autograd through the
+    Householder map and :func:`fg_per_slice`."""
+    make, k = SAMPLERS[name]
+    L = 23  # not a multiple of k: unequal strata
+    draw, weights = make(7.0, L), spherical._stratum_weights(L, k, X)
+    data = spherical._Centred.of(X, Y)
+    base = spherical._BaseDraws.of(*draw.base_draws(locs, torch.Generator().manual_seed(seed)),
+                                   data, k)
+    x = locs.clone().requires_grad_(True)
+    fast = spherical._FGSlices.apply(x, base, data, beta, p) @ weights
+    (g_fast,) = torch.autograd.grad(fast, x)
+    x = locs.clone().requires_grad_(True)
+    theta = draw(x, torch.Generator().manual_seed(seed))
+    slow = spherical.fg_per_slice(X, Y, theta.T, beta, p) @ weights
+    (g_slow,) = torch.autograd.grad(slow, x)
+    return fast.detach(), g_fast, slow.detach(), g_slow
+
+
+def _locations(k: int, d: int, seed: int) -> list[torch.Tensor]:
+    """Random locations, and ones near +e1, near -e1 (beyond the switch at -0.9) and on the
+    equator, where the Householder sign and the denominators take all their regimes."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for first in (None, 0.999, -0.999, -0.95, -0.5, 0.0):
+        x = torch.randn(k, d, generator=g, dtype=torch.float64)
+        if first is not None:
+            x = torch.nn.functional.normalize(x[:, 1:], dim=1) * math.sqrt(1 - first ** 2)
+            x = torch.cat((torch.full((k, 1), first, dtype=torch.float64), x), dim=1)
+        out.append(torch.nn.functional.normalize(x, dim=1))
+    return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("p, beta", [(2.0, 0.1), (1.5, 1.0)])
+def test_placed_projections_match_explicit_draws(name, p, beta):
+    """The ascent's projections of the placed base draws (no n d L product per step) and its
+    chain-rule gradient to the locations agree with the draws placed by the sampler and
+    projected explicitly, differentiated by autograd."""
+    for X, Y in (_problem(25, 5, 1), sc.mirrored(*_problem(25, 5, 1))):
+        for locs in _locations(SAMPLERS[name][1], 5, 3):
+            fast, g_fast, slow, g_slow = _placed_objective(name, X, Y, locs, beta, p)
+            torch.testing.assert_close(fast, slow, rtol=1e-10, atol=0)
+            torch.testing.assert_close(g_fast, g_slow, rtol=0,
+                                       atol=1e-9 * g_slow.abs().max().item())
+
+
+def test_placed_projections_catch_a_wrong_sign(monkeypatch):
+    """Mutation: the equator rule sigma = -sign(eps_1) for the placed draws must break the
+    comparison above at a location with -0.9 < eps_1 < 0."""
+    X, Y = _problem(25, 5, 1)
+    monkeypatch.setattr(spherical, "householder_sign", lambda first: -torch.sign(first))
+    fast, _, slow, _ = _placed_objective("ssfg", X, Y, _locations(1, 5, 3)[4], 0.1, 2.0)
+    assert abs(fast - slow) > 1e-3 * slow
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_packed_argsort_sorts(dtype):
     rng = np.random.default_rng(0)
