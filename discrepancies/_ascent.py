@@ -50,12 +50,14 @@ def normalize_rows(x: torch.Tensor) -> torch.Tensor:
 
 
 def _value_and_grad(objective: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                    ) -> tuple[torch.Tensor, Callable[[], torch.Tensor]]:
+                    need_grad: bool = True) -> tuple[torch.Tensor, Callable[[], torch.Tensor]]:
     """The objective at ``x`` and a function returning its gradient there, so that the
     backward pass is only run for points whose gradient is used (not for rejected backtracking
-    steps nor for the last point)."""
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
+    steps nor for the last point). With ``need_grad=False`` (the last point) ``x`` does not
+    require grad, so the objective may take a value-only path (no argsort kept for a backward
+    pass), and the function must not be called."""
+    x = x.detach().requires_grad_(need_grad)
+    with torch.set_grad_enabled(need_grad):
         value = objective(x)
         if value.ndim != 0:
             raise ValueError(f"the objective must return a 0-d tensor, got shape "
@@ -110,12 +112,12 @@ def sphere_ascent(objective: Callable[[torch.Tensor], torch.Tensor], start: torc
     for i in range(n_iter):
         base, base_grad = (best, grad) if backtrack else (x, grad)
         x = normalize_rows(base + step * _tangent_direction(base, base_grad))
-        value, grad_at = _value_and_grad(objective, x)
+        moves_on = i < n_iter - 1  # the last point's gradient is never used
+        value, grad_at = _value_and_grad(objective, x, need_grad=moves_on)
         history.append(value.item())
         improved = bool(value > best_value)
         if improved:
             best, best_value = x, value
-        moves_on = i < n_iter - 1  # the last point's gradient is never used
         if backtrack:
             if improved:
                 step = min(step * 1.5, math.pi)

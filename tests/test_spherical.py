@@ -150,7 +150,8 @@ def test_placed_projections_catch_a_wrong_sign(monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_packed_argsort_sorts(dtype):
     rng = np.random.default_rng(0)
-    U = rng.standard_normal((7, 1001)).astype(dtype) * 10.0 ** rng.integers(-30, 30, (7, 1))
+    # cast after scaling: a float64 scale would promote U and leave float32 untested
+    U = (rng.standard_normal((7, 1001)) * 10.0 ** rng.integers(-30, 30, (7, 1))).astype(dtype)
     U[0, :6] = [-0.0, 0.0, -np.inf, np.inf, np.finfo(dtype).tiny, -np.finfo(dtype).tiny]
     U[1] = 3.0  # all ties
     idx = spherical._argsort_rows_packed(torch.from_numpy(U)).numpy()
