@@ -93,7 +93,7 @@ from ._inputs import (
     finish,
     make_generator,
 )
-from ._slices import _argsort_rows, fg_per_slice, sort_rows
+from ._slices import _argsort_rows, _numpy_sortable, fg_per_slice, sort_rows
 
 __all__ = ["DEFAULTS", "mssfg", "pssfg", "ssfg"]
 
@@ -145,14 +145,10 @@ class _Centred:
         return cls(n, d, stacked, x_mean - y_mean, right)
 
 
-def _numpy_ready(t: torch.Tensor) -> bool:
-    return t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64)
-
-
 def _rowdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Row-wise inner products of two (L, n) tensors, without an (L, n) temporary (on CPU
     NumPy's einsum, a few times faster than torch's batched products here)."""
-    if _numpy_ready(a):
+    if _numpy_sortable(a):
         return torch.from_numpy(np.einsum("ij,ij->i", a.numpy(), b.numpy()))
     return torch.linalg.vecdot(a, b)
 
@@ -197,7 +193,7 @@ def _matmul(A: torch.Tensor, B: torch.Tensor, out: torch.Tensor | None = None) -
     """``A @ B`` for detached tensors (into ``out`` if given); on CPU through NumPy, whose BLAS
     is about twice as fast as torch's for these shapes on the reference machine (see
     :mod:`discrepancies._slices`)."""
-    if _numpy_ready(A):
+    if _numpy_sortable(A):
         result = np.matmul(A.numpy(), B.numpy(), out=None if out is None else out.numpy())
         return out if out is not None else torch.from_numpy(result)
     return torch.matmul(A, B, out=out)
@@ -205,14 +201,14 @@ def _matmul(A: torch.Tensor, B: torch.Tensor, out: torch.Tensor | None = None) -
 
 def _rowdot_reversed(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``_rowdot(a, b.flip(1))``; on CPU through a reversed NumPy view instead of a copy."""
-    if _numpy_ready(a):
+    if _numpy_sortable(a):
         return torch.from_numpy(np.einsum("ij,ij->i", a.numpy(), b.numpy()[:, ::-1]))
     return _rowdot(a, b.flip(1))
 
 
 def _argsort_for_ascent(U: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """Row-wise argsort of U (L, n); ``out`` an int64 buffer of U's shape, used on CPU."""
-    if _numpy_ready(U) and U.shape[1] <= 1 << 20:
+    if _numpy_sortable(U) and U.shape[1] <= 1 << 20:
         return _argsort_rows_packed(U, out.numpy())
     return _argsort_rows(U)
 
