@@ -22,26 +22,14 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 import ot
 import torch
+from timing import interleaved_times
 
 from discrepancies import sfg, sw
 from discrepancies._slices import fg_per_slice
-
-
-def _interleaved_times(fns: dict, repeats: int) -> dict[str, list[float]]:
-    """Seconds of each function, the functions taking turns within every repeat so that a
-    change of load on the shared machine hits all of them alike."""
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def _median_ratio(num: list[float], den: list[float]) -> float:
@@ -66,7 +54,7 @@ def bench_sw(n: int, d: int, L: int, repeats: int) -> dict:
         Xg = Xt.clone().requires_grad_(True)
         sw(Xg, Yt, projections=Pt).backward()
 
-    times = _interleaved_times({
+    times = interleaved_times({
         "pot": lambda: ot.sliced_wasserstein_distance(X, Y, projections=P),
         "plain_torch_sort": lambda: _plain_torch_sw(Xt, Yt, Pt),
         "ours_numpy": lambda: sw(X, Y, projections=P),
@@ -132,7 +120,7 @@ def bench_fg_step(n: int, d: int, L: int, repeats: int) -> dict:
     def value_with_grad_to_x():
         sfg(X.clone().requires_grad_(True), Y, projections=P).backward()
 
-    times = _interleaved_times({"sfg_forward": lambda: sfg(X, Y, projections=P),
+    times = interleaved_times({"sfg_forward": lambda: sfg(X, Y, projections=P),
                                 "sfg_forward_backward_x": value_with_grad_to_x,
                                 "fg_step_forward_backward_projections": step}, repeats)
     return {"n": n, "d": d, "L": L,

@@ -13,37 +13,16 @@ power-spherical package for d in {10, 100, 1000}.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
-import time
 
 import numpy as np
 import power_spherical
 import scipy.stats
 import torch
 from threadpoolctl import threadpool_limits
+from timing import interleaved_times
 
 from samplers import PowerSpherical, VonMisesFisher
-
-
-def _median_times(fns: dict, repeat: int, sync) -> dict:
-    """Median seconds per call of each function, interleaved in a new random order per repeat
-    (so that no peer always runs right after another one's cache and thread wake-ups)."""
-    for fn in fns.values():
-        fn()  # warm-up
-    times = {name: [] for name in fns}
-    order = random.Random(0)
-    names = list(fns)
-    for _ in range(repeat):
-        order.shuffle(names)
-        for name in names:
-            fn = fns[name]
-            sync()
-            start = time.perf_counter()
-            fn()
-            sync()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -87,7 +66,8 @@ def main() -> None:
         if d <= args.scipy_max_d:
             sp = scipy.stats.vonmises_fisher(loc.cpu().double().numpy(), args.kappa)
             fns["scipy"] = lambda sp=sp: sp.rvs(args.n, random_state=rng)
-        t = _median_times(fns, args.repeat, sync)
+        t = {name: statistics.median(times) for name, times in interleaved_times(
+            fns, args.repeat, sync=sync, shuffle_seed=0, warmup=True).items()}
         t_vmf, t_ps, t_pkg = t["vmf"], t["ps"], t["pkg"]
         if "scipy" in t:
             sp_cols = f"{1e3 * t['scipy']:.2f} | ", f"{t['scipy'] / t_vmf:.1f}x"
