@@ -153,21 +153,43 @@ def _rowdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vecdot(a, b)
 
 
-def _argsort_rows_packed(U: torch.Tensor, key: np.ndarray | None = None) -> torch.Tensor:
-    """Row-wise argsort of a CPU float tensor (L, n) by one integer sort.
+def _sort_rows_packed(U: torch.Tensor, key: np.ndarray | None = None,
+                      values: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row of a CPU float tensor U (L, n) sorted, and the sorting permutation, by one
+    NumPy sort of 64-bit keys that carry the column index in their lowest bits (vectorised,
+    several times faster than NumPy's argsort followed by a gather).
 
-    Each value becomes an order-preserving signed 64-bit key (its bits, with the magnitude bits
-    flipped for negatives) whose lowest bits are replaced by the column index, and NumPy sorts
-    the keys (vectorised, several times faster than its argsort). Exact for float32 (32 key
-    bits, 32 index bits); for float64 the lowest ceil(log2 n) bits of the value are given to the
-    index, so values equal to within 2^-(52 - log2 n) relative may come out in index order:
-    irrelevant for the ascent, the only user (reported values use the exact sort of
-    :mod:`discrepancies._slices`). ``key``, an int64 array of U's shape, is reused if given.
+    float32: the key is the value cast to float64, which is exact and leaves the 29 lowest
+    mantissa bits zero; the index (n <= 2^28) goes there. It stays below half a float32 ulp, so
+    the sorted keys cast back to float32 are the sorted values themselves, and the order is the
+    order of the values (equal values in some order of their indices). Infinite values (an
+    index in an infinity's mantissa makes a NaN, which sorts last) fall back to the integer
+    keys below.
+
+    float64, and float32 with infinities: each value becomes an order-preserving signed
+    integer key (its bits, the magnitude bits flipped for negatives). In float64 its lowest
+    ceil(log2 n) bits are given to the index, so values equal to within 2^-(52 - log2 n)
+    relative may come out in index order: irrelevant for the ascent, the only user (reported
+    values use the exact sort of :mod:`discrepancies._slices`); the values are gathered.
+
+    ``key`` (int64) and ``values`` (U's dtype), arrays of U's shape, are used if given.
+    Returns ``(sorted values, permutation)``, both sharing memory with those buffers.
     """
     A = U.numpy()
     n = A.shape[1]
     if key is None:
         key = np.empty(A.shape, dtype=np.int64)
+    if values is None:
+        values = np.empty_like(A)
+    if A.dtype == np.float32 and n <= 1 << 28:
+        wide = key.view(np.float64)
+        wide[...] = A
+        key |= np.arange(n, dtype=np.int64)
+        wide.sort(axis=1)
+        if not np.isnan(wide[:, -1]).any():
+            values[...] = wide
+            key &= (1 << 28) - 1
+            return torch.from_numpy(values), torch.from_numpy(key)
     if A.dtype == np.float32:
         bits = A.view(np.int32)
         k32 = bits >> 31
@@ -186,7 +208,8 @@ def _argsort_rows_packed(U: torch.Tensor, key: np.ndarray | None = None) -> torc
     key |= np.arange(n, dtype=np.int64)
     key.sort(axis=1)
     key &= index_bits
-    return torch.from_numpy(key)
+    index = torch.from_numpy(key)
+    return torch.gather(U, 1, index, out=torch.from_numpy(values)), index
 
 
 def _matmul(A: torch.Tensor, B: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -206,11 +229,14 @@ def _rowdot_reversed(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return _rowdot(a, b.flip(1))
 
 
-def _argsort_for_ascent(U: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """Row-wise argsort of U (L, n); ``out`` an int64 buffer of U's shape, used on CPU."""
+def _sort_for_ascent(U: torch.Tensor, index: torch.Tensor, values: torch.Tensor,
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sorted rows of U (L, n) and the permutation; ``index`` (int64) and ``values`` buffers of
+    U's shape, used on CPU."""
     if _numpy_sortable(U) and U.shape[1] <= 1 << 20:
-        return _argsort_rows_packed(U, out.numpy())
-    return _argsort_rows(U)
+        return _sort_rows_packed(U, index.numpy(), values.numpy())
+    iu = _argsort_rows(U)
+    return torch.gather(U, 1, iu), iu
 
 
 Adjoint = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -255,10 +281,10 @@ def _fg_projected(projected: torch.Tensor, data: _Centred, beta: float, p: float
     data.workspace["generation"] = generation = data.generation + 1
     U, V, delta = projected[:, :n], projected[:, n:2 * n], projected[:, 2 * n]
     if need_grad:
-        iu = _argsort_for_ascent(U, data.buffer("iu", (L, n), U, torch.int64))
-        iv = _argsort_for_ascent(V, data.buffer("iv", (L, n), U, torch.int64))
-        a = torch.gather(U, 1, iu, out=data.buffer("a", (L, n), U))
-        b = torch.gather(V, 1, iv, out=data.buffer("b", (L, n), U))
+        a, iu = _sort_for_ascent(U, data.buffer("iu", (L, n), U, torch.int64),
+                                 data.buffer("a", (L, n), U))
+        b, iv = _sort_for_ascent(V, data.buffer("iv", (L, n), U, torch.int64),
+                                 data.buffer("b", (L, n), U))
     else:
         a, b = sort_rows(U), sort_rows(V)
     ma2, mb2 = _rowdot(a, a) / n, _rowdot(b, b) / n

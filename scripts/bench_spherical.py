@@ -18,6 +18,7 @@ import time
 from functools import partial
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from discrepancies import mssfg, pssfg, sfg, ssfg
 
@@ -46,7 +47,7 @@ def main() -> None:
                         default=["forward", "train"])
     parser.add_argument("--functions", nargs="+", choices=sorted(FUNCTIONS), default=["ssfg"])
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads (default: torch's choice)")
+                        help="threads of torch and of NumPy's BLAS (default: their choice)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--clock", choices=["process", "wall"], default="process",
                         help="process: CPU time of this process, robust to other processes on "
@@ -56,6 +57,9 @@ def main() -> None:
     clock = time.process_time if args.clock == "process" else time.perf_counter
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+        # NumPy's BLAS too (the ascent's products run there): its idle threads spin, and that
+        # CPU time would count against the process clock
+        threadpool_limits(args.threads)
     dtype = getattr(torch, args.dtype)
     print(f"d={args.d} L={args.L} dtype={args.dtype} device={args.device} "
           f"threads={torch.get_num_threads()} repeat={args.repeat} clock={args.clock}")
