@@ -21,6 +21,7 @@ import torch
 __all__ = ["fg_per_slice", "project", "sort_rows", "wp_per_slice"]
 
 _NUMPY_SORTED = (torch.float32, torch.float64)
+_PACKED_MAX_N = 1 << 28  # float32 rows: the index must fit the 28 low bits of a float64 key
 
 
 def project(X: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
@@ -29,9 +30,74 @@ def project(X: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
 
 
 def _argsort_rows(U: torch.Tensor) -> torch.Tensor:
+    """Row-wise argsort; on CPU float32 by :func:`_sort_rows_packed` (exact, about four times
+    faster than NumPy's float32 argsort, which is not vectorised), float64 by NumPy's
+    (vectorised) argsort."""
     if _numpy_sortable(U):
-        return torch.from_numpy(np.argsort(U.detach().numpy(), axis=1))
+        A = U.detach()
+        if A.dtype == torch.float32 and A.shape[1] <= _PACKED_MAX_N:
+            return _sort_rows_packed(A)[1]
+        return torch.from_numpy(np.argsort(A.numpy(), axis=1))
     return torch.argsort(U, dim=1)
+
+
+def _sort_rows_packed(U: torch.Tensor, key: np.ndarray | None = None,
+                      values: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row of a CPU float tensor U (L, n) sorted, and the sorting permutation, by one
+    NumPy sort of 64-bit keys that carry the column index in their lowest bits (vectorised,
+    several times faster than NumPy's argsort followed by a gather).
+
+    float32: the key is the value cast to float64, which is exact and leaves the 29 lowest
+    mantissa bits zero; the index (n <= 2^28) goes there. It stays below half a float32 ulp, so
+    the sorted keys cast back to float32 are the sorted values themselves, and the order is the
+    order of the values (equal values in some order of their indices). Infinite values (an
+    index in an infinity's mantissa makes a NaN, which sorts last) fall back to the integer
+    keys below.
+
+    float64, and float32 with infinities: each value becomes an order-preserving signed
+    integer key (its bits, the magnitude bits flipped for negatives). In float64 its lowest
+    ceil(log2 n) bits are given to the index, so values equal to within 2^-(52 - log2 n)
+    relative may come out in index order: irrelevant for the spherical ascent, the only user
+    of that path (reported values use :func:`_argsort_rows`); the values are gathered.
+
+    ``key`` (int64) and ``values`` (U's dtype), arrays of U's shape, are used if given.
+    Returns ``(sorted values, permutation)``, both sharing memory with those buffers.
+    """
+    A = U.numpy()
+    n = A.shape[1]
+    if key is None:
+        key = np.empty(A.shape, dtype=np.int64)
+    if values is None:
+        values = np.empty_like(A)
+    if A.dtype == np.float32 and n <= _PACKED_MAX_N:
+        wide = key.view(np.float64)
+        wide[...] = A
+        key |= np.arange(n, dtype=np.int64)
+        wide.sort(axis=1)
+        if not np.isnan(wide[:, -1]).any():
+            values[...] = wide
+            key &= _PACKED_MAX_N - 1
+            return torch.from_numpy(values), torch.from_numpy(key)
+    if A.dtype == np.float32:
+        bits = A.view(np.int32)
+        k32 = bits >> 31
+        k32 &= 0x7FFFFFFF
+        k32 ^= bits
+        key[...] = k32
+        key <<= 32
+        index_bits = 0xFFFFFFFF
+    else:
+        bits = A.view(np.int64)
+        np.right_shift(bits, 63, out=key)
+        key &= 0x7FFFFFFFFFFFFFFF
+        key ^= bits
+        index_bits = (1 << max(1, (n - 1).bit_length())) - 1
+        key &= ~index_bits
+    key |= np.arange(n, dtype=np.int64)
+    key.sort(axis=1)
+    key &= index_bits
+    index = torch.from_numpy(key)
+    return torch.gather(U, 1, index, out=torch.from_numpy(values)), index
 
 
 def sort_rows(U: torch.Tensor) -> torch.Tensor:

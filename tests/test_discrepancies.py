@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from discrepancies import REGISTRY, max_sfg, max_sw, reference, sfg, sw
-from discrepancies._slices import fg_per_slice, wp_per_slice
+from discrepancies._slices import _sort_rows_packed, fg_per_slice, sort_rows, wp_per_slice
 from validation.discrepancy_checks import unit_columns
 
 FNS = {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg}
@@ -252,3 +252,43 @@ def test_max_sw_at_defaults_finds_the_translation_norm(d):
     value, log = max_sw(X, X + m, p=3, seed=0, log=True)
     assert value.item() == pytest.approx(m.norm().item(), rel=1e-9)
     assert abs(log["direction"] @ m).item() == pytest.approx(m.norm().item(), rel=1e-9)
+
+
+@pytest.mark.parametrize("infinite", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_packed_sort_sorts(dtype, infinite):
+    """Sorted values and a permutation giving them, against NumPy, with signed zeros, the
+    smallest normals, subnormals, ties and 60 decades of scale; float32 without infinities takes
+    the float64-key path, with them the integer keys."""
+    rng = np.random.default_rng(0)
+    # cast after scaling: a float64 scale would promote U and leave float32 untested
+    U = (rng.standard_normal((7, 1001)) * 10.0 ** rng.integers(-30, 30, (7, 1))).astype(dtype)
+    tiny = np.finfo(dtype).tiny
+    U[0, :6] = [-0.0, 0.0, tiny, -tiny, tiny / 4, -tiny / 4]
+    if infinite:
+        U[0, 6:8] = [-np.inf, np.inf]
+    U[1] = 3.0  # all ties
+    U[2, 1::2] = U[2, :-1:2]  # pairs of ties, negative ones included
+    values, idx = _sort_rows_packed(torch.from_numpy(U))
+    idx = idx.numpy()
+    assert np.array_equal(np.sort(idx, axis=1), np.tile(np.arange(1001), (7, 1)))
+    expected = np.sort(U, axis=1)
+    assert np.array_equal(np.take_along_axis(U, idx, axis=1), expected)
+    assert np.array_equal(values.numpy(), expected)
+    assert values.dtype == torch.from_numpy(U).dtype
+
+
+def test_float32_gradient_path_sorts_like_numpy():
+    """The gradient path of float32 (permutation from the packed keys, then a gather) gives
+    NumPy's sorted rows and the gradient of a sum of sorted values times weights is the weights
+    put back in place."""
+    rng = np.random.default_rng(1)
+    U = torch.tensor(rng.standard_normal((5, 300)), dtype=torch.float32, requires_grad=True)
+    weights = torch.linspace(-1.0, 1.0, 300)
+    (sort_rows(U) * weights).sum().backward()
+    order = np.argsort(U.detach().numpy(), axis=1, kind="stable")
+    np.testing.assert_array_equal(sort_rows(U.detach()).numpy(),
+                                  np.take_along_axis(U.detach().numpy(), order, axis=1))
+    expected = np.empty((5, 300), dtype=np.float32)
+    np.put_along_axis(expected, order, np.broadcast_to(weights.numpy(), (5, 300)), axis=1)
+    np.testing.assert_array_equal(U.grad.numpy(), expected)

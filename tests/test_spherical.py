@@ -147,30 +147,6 @@ def test_placed_projections_catch_a_wrong_sign(monkeypatch):
     assert abs(fast - slow) > 1e-3 * slow
 
 
-@pytest.mark.parametrize("infinite", [False, True])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_packed_sort_sorts(dtype, infinite):
-    """Sorted values and a permutation giving them, against NumPy, with signed zeros, the
-    smallest normals, subnormals, ties and 60 decades of scale; float32 without infinities takes
-    the float64-key path, with them the integer keys."""
-    rng = np.random.default_rng(0)
-    # cast after scaling: a float64 scale would promote U and leave float32 untested
-    U = (rng.standard_normal((7, 1001)) * 10.0 ** rng.integers(-30, 30, (7, 1))).astype(dtype)
-    tiny = np.finfo(dtype).tiny
-    U[0, :6] = [-0.0, 0.0, tiny, -tiny, tiny / 4, -tiny / 4]
-    if infinite:
-        U[0, 6:8] = [-np.inf, np.inf]
-    U[1] = 3.0  # all ties
-    U[2, 1::2] = U[2, :-1:2]  # pairs of ties, negative ones included
-    values, idx = spherical._sort_rows_packed(torch.from_numpy(U))
-    idx = idx.numpy()
-    assert np.array_equal(np.sort(idx, axis=1), np.tile(np.arange(1001), (7, 1)))
-    expected = np.sort(U, axis=1)
-    assert np.array_equal(np.take_along_axis(U, idx, axis=1), expected)
-    assert np.array_equal(values.numpy(), expected)
-    assert values.dtype == torch.from_numpy(U).dtype
-
-
 # ---------------------------------------------------------------- values against the reference
 
 @pytest.mark.parametrize("name", NAMES)
