@@ -8,9 +8,11 @@ an (n, n) or (n, n, L) tensor: time O(L n log n), memory O(L (n + m)).
 
 On CPU, float32/float64 rows are sorted with NumPy (AVX-512 x86-simd-sort in NumPy >= 2, an
 order of magnitude faster than ``torch.sort`` for float64); autograd is kept by gathering the
-tensor with NumPy's ``argsort`` indices when a gradient is needed. Without a gradient the
-projection itself also runs in NumPy (its BLAS is faster here) and the buffers are reused in
-place.
+tensor with the sorting permutation when a gradient is needed: float64 from NumPy's vectorised
+``argsort``, float32 from one sort of float64 keys that carry the column index
+(:func:`_sort_rows_packed`; NumPy's float32 ``argsort`` is not vectorised and about four times
+slower). Without a gradient the projection itself also runs in NumPy (its BLAS is faster here)
+and the buffers are reused in place.
 """
 
 from __future__ import annotations

@@ -7,7 +7,13 @@ median is reported, so that the ratios come from the same moments of a shared ma
 Two modes: ``forward`` (tensors without gradients: the value only) and ``train`` (inputs with
 ``requires_grad`` and ``.backward()`` on the value, as in a training step).
 
+``--stages`` times instead the parts of one value-only SSFG call, in units of a value-only SFG,
+and the total they predict for each T (see :mod:`discrepancies.spherical`): the start's scoring
+of L uniform directions, the centred data, the base draws' product, one ascent evaluation with
+its gradient and one without, and the final value on fresh draws.
+
     .venv/bin/python scripts/bench_spherical.py --n 1000 5000 --d 100 --L 500 --T 5 20
+    .venv/bin/python scripts/bench_spherical.py --stages --dtype float32 --threads 1
 """
 
 from __future__ import annotations
@@ -19,8 +25,12 @@ from functools import partial
 
 import torch
 from threadpoolctl import threadpool_limits
+from timing import interleaved_times
 
 from discrepancies import mssfg, pssfg, sfg, ssfg
+from discrepancies import spherical as sph
+from discrepancies._directions import random_projections
+from discrepancies._slices import fg_per_slice
 
 FUNCTIONS = {"ssfg": ssfg, "pssfg": pssfg, "mssfg": mssfg}
 
@@ -33,6 +43,53 @@ def _timed(fn, X, Y, train: bool, clock, seed: int, **kwargs) -> float:
     if train:
         value.backward()
     return clock() - start
+
+
+def _stage_calls(X: torch.Tensor, Y: torch.Tensor, L: int, beta: float = 0.1, p: float = 2.0,
+                 kappa: float = 10.0) -> dict[str, callable]:
+    """The parts of ``ssfg(X, Y, n_projections=L)`` (value only), each a call on its own."""
+    g = torch.Generator(X.device).manual_seed(0)
+    d = X.shape[1]
+    data = sph._Centred.of(X, Y)
+    draw = sph._draw_vmf(kappa, L)
+    loc = random_projections(d, 1, g, X.dtype, X.device).T
+    base = sph._BaseDraws.of(*draw.base_draws(loc, g), data, 1)
+    weights = torch.full((L,), 1.0 / L, dtype=X.dtype, device=X.device)
+
+    def evaluation(gradient: bool) -> None:
+        x = loc.clone().requires_grad_(gradient)
+        value = sph._FGSlices.apply(x, base, data, beta, p) @ weights
+        if gradient:
+            value.backward()
+
+    return {
+        "sfg": lambda: sfg(X, Y, n_projections=L, beta=beta, p=p, seed=0),
+        "start scoring": lambda: sph.fg_value_and_grad(
+            random_projections(d, L, g, X.dtype, X.device).T, data, beta, p, need_grad=False),
+        "centred data": lambda: sph._Centred.of(X, Y),
+        "base draws": lambda: sph._BaseDraws.of(*draw.base_draws(loc, g), data, 1),
+        "evaluation + gradient": lambda: evaluation(True),
+        "evaluation": lambda: evaluation(False),
+        "final value": lambda: fg_per_slice(X, Y, draw(loc, g).T, beta, p),
+        "ssfg T=5": lambda: ssfg(X, Y, n_projections=L, beta=beta, p=p, kappa=kappa, n_iter=5,
+                                 seed=0),
+    }
+
+
+def _print_stages(X: torch.Tensor, Y: torch.Tensor, L: int, Ts: list[int], repeat: int,
+                  clock) -> None:
+    times = interleaved_times(_stage_calls(X, Y, L), repeat, warmup=True, clock=clock)
+    ms = {name: 1e3 * statistics.median(t) for name, t in times.items()}
+    unit = ms["sfg"]
+    print(f"n={X.shape[0]}: value-only SFG {unit:.1f} ms")
+    for name, t in ms.items():
+        print(f"  {name:24} {t:9.1f} ms {t / unit:6.2f} SFG")
+    fixed = sum(ms[k] for k in ("start scoring", "centred data", "base draws", "evaluation",
+                                "final value"))
+    for T in Ts:
+        model = fixed + T * ms["evaluation + gradient"]
+        print(f"  T={T}: parts add up to {model / unit:.2f} SFG = {model / ((T + 1) * unit):.2f} "
+              f"(T+1) SFG (budget 1.3)")
 
 
 def main() -> None:
@@ -49,6 +106,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="threads of torch and of NumPy's BLAS (default: their choice)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--stages", action="store_true",
+                        help="time the parts of a value-only SSFG call instead")
     parser.add_argument("--clock", choices=["process", "wall"], default="process",
                         help="process: CPU time of this process, robust to other processes on "
                              "a shared machine (CPU only); wall: elapsed time (default: "
@@ -63,6 +122,13 @@ def main() -> None:
     dtype = getattr(torch, args.dtype)
     print(f"d={args.d} L={args.L} dtype={args.dtype} device={args.device} "
           f"threads={torch.get_num_threads()} repeat={args.repeat} clock={args.clock}")
+    if args.stages:
+        for n in args.n:
+            g = torch.Generator().manual_seed(n)
+            X = torch.randn(n, args.d, generator=g, dtype=dtype).to(args.device)
+            Y = (1.5 * torch.randn(n, args.d, generator=g, dtype=dtype) + 0.3).to(args.device)
+            _print_stages(X, Y, args.L, args.T, args.repeat, clock)
+        return
     print(f"{'mode':8} {'n':>6} {'function':8} {'T':>3} {'sfg ms':>9} {'spherical ms':>13} "
           f"{'ratio/(T+1)':>12} {'(of minima)':>12}  budget 1.3 (median)")
     for mode in args.mode:

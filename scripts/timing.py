@@ -9,13 +9,15 @@ from collections.abc import Callable
 
 def interleaved_times(fns: dict[str, Callable[[], object]], repeats: int, *,
                       sync: Callable[[], None] = lambda: None, shuffle_seed: int | None = None,
-                      warmup: bool = False) -> dict[str, list[float]]:
+                      warmup: bool = False,
+                      clock: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
     """Seconds of each call of each function, the functions taking turns within every repeat so
     that a change of load on a shared machine hits all of them alike.
 
     ``sync`` runs before and after each timed call (a CUDA synchronisation, say);
     ``shuffle_seed`` draws a new order per repeat (so that no peer always runs right after
-    another one's cache and thread wake-ups); ``warmup`` calls each function once untimed.
+    another one's cache and thread wake-ups); ``warmup`` calls each function once untimed;
+    ``clock`` reads the time (``time.process_time``: CPU time of this process).
     """
     if warmup:
         for fn in fns.values():
@@ -28,8 +30,8 @@ def interleaved_times(fns: dict[str, Callable[[], object]], repeats: int, *,
             order.shuffle(names)
         for name in names:
             sync()
-            start = time.perf_counter()
+            start = clock()
             fns[name]()
             sync()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return times
