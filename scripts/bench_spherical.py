@@ -45,6 +45,14 @@ def _timed(fn, X, Y, train: bool, clock, seed: int, **kwargs) -> float:
     return clock() - start
 
 
+def _clouds(n: int, d: int, dtype: torch.dtype, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two point clouds every timing uses: standard normal, and scaled and shifted."""
+    g = torch.Generator().manual_seed(n)
+    X = torch.randn(n, d, generator=g, dtype=dtype).to(device)
+    Y = (1.5 * torch.randn(n, d, generator=g, dtype=dtype) + 0.3).to(device)
+    return X, Y
+
+
 def _stage_calls(X: torch.Tensor, Y: torch.Tensor, L: int, beta: float = 0.1, p: float = 2.0,
                  kappa: float = 10.0) -> dict[str, callable]:
     """The parts of ``ssfg(X, Y, n_projections=L)`` (value only), each a call on its own."""
@@ -124,19 +132,15 @@ def main() -> None:
           f"threads={torch.get_num_threads()} repeat={args.repeat} clock={args.clock}")
     if args.stages:
         for n in args.n:
-            g = torch.Generator().manual_seed(n)
-            X = torch.randn(n, args.d, generator=g, dtype=dtype).to(args.device)
-            Y = (1.5 * torch.randn(n, args.d, generator=g, dtype=dtype) + 0.3).to(args.device)
-            _print_stages(X, Y, args.L, args.T, args.repeat, clock)
+            _print_stages(*_clouds(n, args.d, dtype, args.device), args.L, args.T, args.repeat,
+                          clock)
         return
     print(f"{'mode':8} {'n':>6} {'function':8} {'T':>3} {'sfg ms':>9} {'spherical ms':>13} "
           f"{'ratio/(T+1)':>12} {'(of minima)':>12}  budget 1.3 (median)")
     for mode in args.mode:
         train = mode == "train"
         for n in args.n:
-            g = torch.Generator().manual_seed(n)
-            X = torch.randn(n, args.d, generator=g, dtype=dtype).to(args.device)
-            Y = (1.5 * torch.randn(n, args.d, generator=g, dtype=dtype) + 0.3).to(args.device)
+            X, Y = _clouds(n, args.d, dtype, args.device)
             calls = [("sfg", 0, partial(_timed, sfg, X, Y, train, clock,
                                          n_projections=args.L))]
             for name in args.functions:
