@@ -83,7 +83,7 @@ def check_finite(t: torch.Tensor, name: str) -> None:
         return
     if not bool(torch.isfinite(t).all()):
         bad = t[~torch.isfinite(t)].flatten()[0].item()
-        raise ValueError(f"{name} must be finite, got a {bad} in {describe(t)}")
+        raise ValueError(f"{name} must be finite, got the value {bad} in {describe(t)}")
 
 
 def as_point_clouds(X: object, Y: object) -> tuple[torch.Tensor, torch.Tensor, bool]:

@@ -227,7 +227,16 @@ def _fg_projected(projected: torch.Tensor, data: _Centred, beta: float, p: float
     respect to its direction is ``(h_l @ stacked + alpha_a_l theta_l^T C_x + alpha_w_l
     theta_l^T C_y) / n + omega_mean_l (mean(X) - mean(Y))`` (:func:`fg_value_and_grad`).
     The adjoint overwrites ``projected[:, :2n]`` with ``h`` and must be asked for before the
-    next evaluation on the same ``data``."""
+    next evaluation on the same ``data``.
+
+    This derives the gradient of FG_beta a second time, apart from
+    :class:`discrepancies._slices._SortedFG`: here on projections of centred data, from row
+    moments, in the split form above that the ascent contracts without an (L, d) product per
+    point, with the anti-identity candidate pruned by a bound and lazily. The two are kept
+    apart on purpose: each checks the other (``validation.spherical_checks`` and
+    ``tests/test_spherical.py`` compare this gradient with autograd through
+    :func:`discrepancies._slices.fg_per_slice`), and the latter is checked against finite
+    differences."""
     n, L = data.n, projected.shape[0]
     data.workspace["generation"] = generation = data.generation + 1
     U, V, delta = projected[:, :n], projected[:, n:2 * n], projected[:, 2 * n]

@@ -24,8 +24,8 @@ CLOUD_CASES = [
     (X, RNG.standard_normal((8, 4)), ValueError, "same dimension d"),
     (np.zeros((0, 3)), Y, ValueError, "X must be non-empty"),
     (X, np.zeros((8, 0)), ValueError, "must be non-empty"),
-    (_nan_at(X, 2, 1), Y, ValueError, "X must be finite, got a nan"),
-    (X, _nan_at(Y, 0, 0, np.inf), ValueError, "Y must be finite, got a inf"),
+    (_nan_at(X, 2, 1), Y, ValueError, "X must be finite, got the value nan"),
+    (X, _nan_at(Y, 0, 0, np.inf), ValueError, "Y must be finite, got the value inf"),
     ("abc", Y, TypeError, "X must be a torch tensor or a NumPy array"),
     (X, np.array([["a"] * 3] * 8), TypeError, "Y must hold real numbers"),
     (torch.ones(8, 3, dtype=torch.int64), Y, TypeError, "X must be a floating-point tensor"),
@@ -120,5 +120,5 @@ def test_finite_check_survives_an_overflowing_sum():
     # The fast path sums the entries; a sum that overflows must fall back, not raise.
     big = torch.full((4, 2), 1e308, dtype=torch.float64)
     check_finite(big, "X")
-    with pytest.raises(ValueError, match="X must be finite, got a -inf"):
+    with pytest.raises(ValueError, match="X must be finite, got the value -inf"):
         check_finite(torch.tensor([[1e308, -np.inf, np.inf]], dtype=torch.float64), "X")
