@@ -6,7 +6,7 @@ import ot
 import pytest
 import torch
 
-from discrepancies import REGISTRY, max_sfg, max_sw, reference, sfg, sw
+from discrepancies import REGISTRY, _slices, max_sfg, max_sw, reference, sfg, sw
 from discrepancies._slices import _sort_rows_packed, fg_per_slice, sort_rows, wp_per_slice
 from validation.discrepancy_checks import unit_columns
 
@@ -292,3 +292,24 @@ def test_float32_gradient_path_sorts_like_numpy():
     expected = np.empty((5, 300), dtype=np.float32)
     np.put_along_axis(expected, order, np.broadcast_to(weights.numpy(), (5, 300)), axis=1)
     np.testing.assert_array_equal(U.grad.numpy(), expected)
+
+
+def test_packed_sort_with_subnormals_flushed():
+    """While the CPU reads subnormals as zero (``torch.set_flush_denormal``), the float64 keys of
+    zeros (subnormal once they carry an index) would lose it: the integer keys must be used.
+    Mutation: forcing the float64 keys under that mode breaks the permutation."""
+    U = torch.tensor([[5.0, 0.0, -1.0, 3.0, -0.0, 0.0, 2.0]])
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormals")
+    try:
+        values, idx = _sort_rows_packed(U)
+        assert sorted(idx[0].tolist()) == list(range(7))
+        assert torch.equal(U[0, idx[0]], torch.sort(U[0]).values)
+        assert torch.equal(values[0], torch.sort(U[0]).values)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_slices, "_subnormals_read_as_zero", lambda: False)
+            _, bad = _sort_rows_packed(U)
+        assert sorted(bad[0].tolist()) != list(range(7))
+    finally:
+        torch.set_flush_denormal(False)
+
