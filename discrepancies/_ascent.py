@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 
@@ -78,15 +79,18 @@ def _tangent_direction(x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     return tangent / norm if norm > tiny else torch.zeros_like(tangent)
 
 
-def sphere_ascent(objective: Callable[[torch.Tensor], torch.Tensor], start: torch.Tensor,
-                  n_iter: int, lr: float, *, backtrack: bool = True) -> AscentResult:
+def sphere_ascent(objective: Callable, start: torch.Tensor, n_iter: int, lr: float, *,
+                  backtrack: bool = True, lazy_grad: bool = False) -> AscentResult:
     """Maximise ``objective`` over unit vectors by projected gradient ascent.
 
     Parameters
     ----------
     objective : callable
         ``objective(x) -> 0-d tensor`` differentiable in ``x`` (shape of ``start``). It should
-        use detached data: only the gradient with respect to ``x`` is taken.
+        use detached data: only the gradient with respect to ``x`` is taken. With
+        ``lazy_grad=True``, ``objective(x, need_grad) -> (value, grad)`` instead, ``grad()``
+        returning the Euclidean gradient at ``x`` (called at most once, before the next
+        evaluation, and never when ``need_grad`` is False): no autograd graph is built.
     start : torch.Tensor, shape (d,) or (k, d)
         Starting point; rows are normalised.
     n_iter : int >= 0
@@ -98,13 +102,16 @@ def sphere_ascent(objective: Callable[[torch.Tensor], torch.Tensor], start: torc
         before retraction: a step ``lr`` turns a direction by ``atan(lr)`` radians.
     backtrack : bool
         See the module docstring.
+    lazy_grad : bool
+        The calling convention of ``objective`` (above).
 
     Returns
     -------
     AscentResult
     """
+    evaluate = objective if lazy_grad else partial(_value_and_grad, objective)
     x = normalize_rows(start.detach())
-    value, grad_at = _value_and_grad(objective, x)
+    value, grad_at = evaluate(x, True)
     best, best_value, start_value = x, value, value
     history = [value.item()]
     step = lr
@@ -113,7 +120,7 @@ def sphere_ascent(objective: Callable[[torch.Tensor], torch.Tensor], start: torc
         base, base_grad = (best, grad) if backtrack else (x, grad)
         x = normalize_rows(base + step * _tangent_direction(base, base_grad))
         moves_on = i < n_iter - 1  # the last point's gradient is never used
-        value, grad_at = _value_and_grad(objective, x, need_grad=moves_on)
+        value, grad_at = evaluate(x, moves_on)
         history.append(value.item())
         improved = bool(value > best_value)
         if improved:

@@ -32,7 +32,7 @@ How a value is computed (the same for the three):
    the reported value an unbiased estimate of the objective at the chosen location: reusing
    the draws the ascent maximised over would bias it upwards.
 
-Each step costs no matrix product of size n d L (:class:`_FGSlices`). A draw placed at the
+Each step costs no matrix product of size n d L (:func:`_placed_fg`). A draw placed at the
 location :math:`\epsilon` by :func:`samplers.sphere.householder_place` is
 
 .. math:: \theta_l = (t_l - \sigma k_l)\,\epsilon + k_l e_1 + \sigma s_l v_l, \qquad
@@ -391,11 +391,14 @@ class _BaseDraws:
         return cls(k, t.detach(), s.detach(), v, _matmul(v, data.right))
 
 
-class _FGSlices(torch.autograd.Function):
-    r"""FG_beta on the base draws placed at the locations (rows of ``locs`` (k, d)),
-    differentiable in ``locs`` only (data detached), with the closed-form gradient computed in
-    the backward pass from the forward's buffers (so before the next evaluation on the same
-    data).
+def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: float, p: float,
+               need_grad: bool,
+               ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor] | None]:
+    r"""FG_beta on the base draws placed at the locations (rows of ``locs`` (k, d)), and with
+    ``need_grad`` a function ``c -> d(c^T values)/d locs`` (the data held fixed), computed in
+    closed form from this evaluation's buffers, so before the next evaluation on the same
+    data. No autograd graph: the ascent calls it directly (see :func:`sphere_ascent`'s
+    ``lazy_grad``), which saves a quarter of a step at RAE sizes.
 
     With :math:`\theta_l = a_l \epsilon + k_l e_1 + \sigma s_l v_l`,
     :math:`a_l = t_l - \sigma k_l`, :math:`k_l = s_l \epsilon^\top v_l / (1 - \sigma
@@ -411,38 +414,28 @@ class _FGSlices(torch.autograd.Function):
     where :math:`\sum_l c_l a_l g_l` and :math:`g_l^\top u` only need row reductions of the
     adjoint and the projections of the data on :math:`u` (no product of size n d L).
     """
+    locs = locs.detach()
+    k, (L, width) = draws.k, draws.v_right.shape
+    component = torch.arange(L, device=locs.device) % k
+    sigma = householder_sign(locs[:, 0])
+    denom = 1 - sigma * locs[:, 0]
+    sigma_l, denom_l, locs_l = sigma[component], denom[component], locs[component]
+    along = torch.linalg.vecdot(draws.v, locs_l)  # epsilon^T v_l
+    k_l = draws.s * along / denom_l
+    a_l = draws.t - sigma_l * k_l
+    locs_right = _matmul(locs, data.right)  # (k, width): the data projected on epsilon
+    projected = torch.mul(draws.v_right, (sigma_l * draws.s).unsqueeze(1),
+                          out=data.buffer("projected", (L, width), draws.v_right))
+    for c in range(k):
+        projected[c::k].addr_(a_l[c::k], locs_right[c])
+    projected.addr_(k_l, data.right[0])
+    values, adjoint = _fg_projected(projected, data, beta, p, need_grad)
+    if adjoint is None:
+        return values, None
 
-    @staticmethod
-    def forward(ctx, locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: float,
-                p: float) -> torch.Tensor:
-        locs = locs.detach()
-        k, (L, width) = draws.k, draws.v_right.shape
-        component = torch.arange(L, device=locs.device) % k
-        sigma = householder_sign(locs[:, 0])
-        denom = 1 - sigma * locs[:, 0]
-        sigma_l, denom_l, locs_l = sigma[component], denom[component], locs[component]
-        along = torch.linalg.vecdot(draws.v, locs_l)  # epsilon^T v_l
-        k_l = draws.s * along / denom_l
-        a_l = draws.t - sigma_l * k_l
-        locs_right = _matmul(locs, data.right)  # (k, width): the data projected on epsilon
-        projected = torch.mul(draws.v_right, (sigma_l * draws.s).unsqueeze(1),
-                              out=data.buffer("projected", (L, width), draws.v_right))
-        for c in range(k):
-            projected[c::k].addr_(a_l[c::k], locs_right[c])
-        projected.addr_(k_l, data.right[0])
-        values, adjoint = _fg_projected(projected, data, beta, p,
-                                        need_grad=ctx.needs_input_grad[0])
-        ctx.saved = (adjoint, projected, draws, data, locs, locs_l, locs_right, sigma_l,
-                     denom_l, along, a_l)
-        return values
-
-    @staticmethod
-    def backward(ctx, grad_values: torch.Tensor):
-        # computed only when asked: the ascent skips the gradient of points it rejects
-        adjoint, projected, draws, data, locs, locs_l, locs_right, sigma_l, denom_l, along, \
-            a_l = ctx.saved
+    def vjp(grad_values: torch.Tensor) -> torch.Tensor:
         h, alpha_a, alpha_w, omega_mean = adjoint()
-        n, d, k = data.n, data.d, draws.k
+        n, d = data.n, data.d
         theta_cx = projected[:, 2 * n + 1:2 * n + 1 + d]
         theta_cy = projected[:, 2 * n + 1 + d:]
         h_eps = torch.empty_like(grad_values)
@@ -467,7 +460,9 @@ class _FGSlices(torch.autograd.Function):
             grad[c] += (w * omega_mean[rows]).sum() * data.mean_gap
             grad[c] += tangent[rows] @ draws.v[rows]
             grad[c, 0] += first[rows].sum()
-        return grad, None, None, None, None
+        return grad
+
+    return values, vjp
 
 
 @dataclass(frozen=True)
@@ -559,10 +554,12 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
         # common random numbers: every step places these base draws at its location(s)
         base = _BaseDraws.of(*draw.base_draws(start, generator), data, k)
 
-        def objective(locs: torch.Tensor) -> torch.Tensor:
-            return _FGSlices.apply(locs, base, data, beta, p) @ weights
+        def objective(locs: torch.Tensor, need_grad: bool,
+                      ) -> tuple[torch.Tensor, Callable[[], torch.Tensor] | None]:
+            values, vjp = _placed_fg(locs, base, data, beta, p, need_grad)
+            return values @ weights, None if vjp is None else (lambda: vjp(weights))
 
-        result = sphere_ascent(objective, start, n_iter, lr, backtrack=True)
+        result = sphere_ascent(objective, start, n_iter, lr, backtrack=True, lazy_grad=True)
         best, history = result.point, result.history
 
     projections = draw(best, generator).detach().T  # fresh draws: the generator moved on

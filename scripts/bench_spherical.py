@@ -67,10 +67,9 @@ def _stage_calls(X: torch.Tensor, Y: torch.Tensor, L: int, Ts: list[int], beta: 
     weights = torch.full((L,), 1.0 / L, dtype=X.dtype, device=X.device)
 
     def evaluation(gradient: bool) -> None:
-        x = loc.clone().requires_grad_(gradient)
-        value = sph._FGSlices.apply(x, base, data, beta, p) @ weights
+        _, vjp = sph._placed_fg(loc, base, data, beta, p, need_grad=gradient)
         if gradient:
-            value.backward()
+            vjp(weights)
 
     calls = {
         "sfg": lambda: sfg(X, Y, n_projections=L, beta=beta, p=p, seed=0),

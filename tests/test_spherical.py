@@ -91,7 +91,7 @@ SAMPLERS = {"ssfg": (spherical._draw_vmf, 1), "mssfg": (spherical._draw_vmf, 3),
 
 def _placed_objective(name: str, X, Y, locs, beta: float, p: float, seed: int = 4):
     """The ascent objective and its gradient to the locations, both ways: base draws placed
-    through the projections (:class:`spherical._FGSlices`), and the sampler's own draws at
+    through the projections (:func:`spherical._placed_fg`), and the sampler's own draws at
     ``locs`` (the same generator state) projected explicitly, with autograd through the
     Householder map and :func:`fg_per_slice`."""
     make, k = SAMPLERS[name]
@@ -100,9 +100,8 @@ def _placed_objective(name: str, X, Y, locs, beta: float, p: float, seed: int = 
     data = spherical._Centred.of(X, Y)
     base = spherical._BaseDraws.of(*draw.base_draws(locs, torch.Generator().manual_seed(seed)),
                                    data, k)
-    x = locs.clone().requires_grad_(True)
-    fast = spherical._FGSlices.apply(x, base, data, beta, p) @ weights
-    (g_fast,) = torch.autograd.grad(fast, x)
+    values, vjp = spherical._placed_fg(locs, base, data, beta, p, need_grad=True)
+    fast, g_fast = values @ weights, vjp(weights)
     x = locs.clone().requires_grad_(True)
     theta = draw(x, torch.Generator().manual_seed(seed))
     slow = spherical.fg_per_slice(X, Y, theta.T, beta, p) @ weights

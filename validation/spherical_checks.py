@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 import torch
+from threadpoolctl import threadpool_limits
 
 import discrepancies.spherical as spherical
 from discrepancies import max_sfg, mssfg, pssfg, reference, sfg, ssfg
@@ -128,21 +129,24 @@ def mutation(kind: str) -> Iterator[None]:
     - ``minimising``: the ascent minimises FG_beta (the location goes to the worst slices).
     """
     saved = {name: getattr(spherical, name) for name in ("_draw_vmf", "_draw_power")}
-    saved_backward, saved_forward = spherical._FGSlices.backward, spherical._FGSlices.forward
+    saved_placed = spherical._placed_fg
+
+    def placed(sign_value: float, sign_grad: float) -> Callable:
+        def mutated(*args):
+            values, vjp = saved_placed(*args)
+            return sign_value * values, None if vjp is None else (
+                lambda c: sign_grad * vjp(sign_value * c))
+        return mutated
+
     if kind in ("kappa_ignored", "kappa_infinite"):
         forced = 0.0 if kind == "kappa_ignored" else 1e12
         for name, draw in saved.items():
             setattr(spherical, name,
                     lambda kappa, L, draw=draw, forced=forced: draw(forced, L))
     elif kind == "descending":
-        spherical._FGSlices.backward = staticmethod(
-            lambda ctx, g: tuple(None if x is None else -x
-                                 for x in saved_backward(ctx, g)))
+        spherical._placed_fg = placed(1.0, -1.0)
     elif kind == "minimising":
-        spherical._FGSlices.forward = staticmethod(
-            lambda ctx, *args: -saved_forward(ctx, *args))
-        spherical._FGSlices.backward = staticmethod(
-            lambda ctx, g: saved_backward(ctx, -g))
+        spherical._placed_fg = placed(-1.0, 1.0)
     else:
         raise ValueError(f"kind must be one of {MUTATIONS}, got {kind!r}")
     try:
@@ -150,8 +154,7 @@ def mutation(kind: str) -> Iterator[None]:
     finally:
         for name, draw in saved.items():
             setattr(spherical, name, draw)
-        spherical._FGSlices.backward = staticmethod(saved_backward)
-        spherical._FGSlices.forward = staticmethod(saved_forward)
+        spherical._placed_fg = saved_placed
 
 
 def mirrored(X: torch.Tensor, Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -420,14 +423,15 @@ def cost_vs_sfg(ctx: Context) -> list[CheckResult]:
     n, d, L = (1000, 100, 500) if ctx.quick else (3000, 100, 500)
     X, Y = problem(n, d, ctx.seed, device=ctx.device)
     cuda = ctx.device.startswith("cuda")
-    # on CPU: one torch thread and the CPU time of this process, so that other processes on a
-    # shared machine and idle worker threads do not enter the ratio
+    # on CPU: one thread (torch's and NumPy's BLAS, whose idle threads spin) and the CPU time
+    # of this process, so that other processes on a shared machine do not enter the ratio
     clock = time.perf_counter if cuda else time.process_time
     threads = torch.get_num_threads()
     if not cuda:
         torch.set_num_threads(1)
     try:
-        return _cost_ratios(ctx, X, Y, L, clock)
+        with threadpool_limits(None if cuda else 1):
+            return _cost_ratios(ctx, X, Y, L, clock)
     finally:
         torch.set_num_threads(threads)
 
