@@ -383,12 +383,18 @@ class _BaseDraws:
     s: torch.Tensor  # (L,): sqrt(1 - t^2)
     v: torch.Tensor  # (L, d): unit tangent directions at e1 (v[:, 0] = 0)
     v_right: torch.Tensor  # (L, 2n + 1 + 2d): v @ data.right
+    component: torch.Tensor  # (L,): l mod k
+    # (k, L): 1 where draw l belongs to component c, so that sums over each component's draws
+    # are one matrix product (no loop over the components)
+    membership: torch.Tensor
 
     @classmethod
     def of(cls, t: torch.Tensor, s: torch.Tensor, z: torch.Tensor, data: _Centred,
            k: int) -> _BaseDraws:
         v = z / torch.linalg.vector_norm(z, dim=1, keepdim=True)
-        return cls(k, t.detach(), s.detach(), v, _matmul(v, data.right))
+        component = torch.arange(v.shape[0], device=v.device) % k
+        membership = (component == torch.arange(k, device=v.device).unsqueeze(1)).to(v.dtype)
+        return cls(k, t.detach(), s.detach(), v, _matmul(v, data.right), component, membership)
 
 
 def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: float, p: float,
@@ -415,8 +421,8 @@ def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: floa
     adjoint and the projections of the data on :math:`u` (no product of size n d L).
     """
     locs = locs.detach()
-    k, (L, width) = draws.k, draws.v_right.shape
-    component = torch.arange(L, device=locs.device) % k
+    L, width = draws.v_right.shape
+    component, membership = draws.component, draws.membership
     sigma = householder_sign(locs[:, 0])
     denom = 1 - sigma * locs[:, 0]
     sigma_l, denom_l, locs_l = sigma[component], denom[component], locs[component]
@@ -426,8 +432,7 @@ def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: floa
     locs_right = _matmul(locs, data.right)  # (k, width): the data projected on epsilon
     projected = torch.mul(draws.v_right, (sigma_l * draws.s).unsqueeze(1),
                           out=data.buffer("projected", (L, width), draws.v_right))
-    for c in range(k):
-        projected[c::k].addr_(a_l[c::k], locs_right[c])
+    projected.addmm_((membership * a_l).T, locs_right)  # row l: + a_l times its location's
     projected.addr_(k_l, data.right[0])
     values, adjoint = _fg_projected(projected, data, beta, p, need_grad)
     if adjoint is None:
@@ -438,28 +443,23 @@ def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: floa
         n, d = data.n, data.d
         theta_cx = projected[:, 2 * n + 1:2 * n + 1 + d]
         theta_cy = projected[:, 2 * n + 1 + d:]
-        h_eps = torch.empty_like(grad_values)
-        for c in range(k):
-            torch.mv(h[c::k], locs_right[c, :2 * n], out=h_eps[c::k])
+        # h_l against the points projected on its location and on e1, in one product
+        h_basis = _matmul(h, torch.cat((locs_right[:, :2 * n], data.right[:1, :2 * n])).T)
+        h_eps = h_basis.gather(1, component.unsqueeze(1)).squeeze(1)
         # g_l^T e1 and g_l^T epsilon_l
-        g_e1 = ((torch.mv(h, data.right[0, :2 * n]) + alpha_a * theta_cx[:, 0]
-                 + alpha_w * theta_cy[:, 0]) / n + omega_mean * data.mean_gap[0])
+        g_e1 = ((h_basis[:, -1] + alpha_a * theta_cx[:, 0] + alpha_w * theta_cy[:, 0]) / n
+                + omega_mean * data.mean_gap[0])
         g_eps = ((h_eps + alpha_a * torch.linalg.vecdot(theta_cx, locs_l)
                   + alpha_w * torch.linalg.vecdot(theta_cy, locs_l)) / n
                  + omega_mean * torch.mv(locs_l, data.mean_gap))
-        weight = grad_values * a_l
+        weight = membership * (grad_values * a_l)  # (k, L)
         tangent = grad_values * (g_e1 - sigma_l * g_eps) * draws.s / denom_l
         first = tangent * sigma_l * along / denom_l
-        grad = torch.empty_like(locs)
-        for c in range(k):
-            rows = slice(c, None, k)
-            w = weight[rows]
-            grad[c] = (_matmul(w @ h[rows], data.stacked)
-                       + (w * alpha_a[rows]) @ theta_cx[rows]
-                       + (w * alpha_w[rows]) @ theta_cy[rows]) / n
-            grad[c] += (w * omega_mean[rows]).sum() * data.mean_gap
-            grad[c] += tangent[rows] @ draws.v[rows]
-            grad[c, 0] += first[rows].sum()
+        grad = (_matmul(_matmul(weight, h), data.stacked) + (weight * alpha_a) @ theta_cx
+                + (weight * alpha_w) @ theta_cy) / n
+        grad += torch.outer(weight @ omega_mean, data.mean_gap)
+        grad += (membership * tangent) @ draws.v
+        grad[:, 0] += membership @ first
         return grad
 
     return values, vjp
