@@ -378,7 +378,6 @@ class _BaseDraws:
     their tangent directions, computed once: row l is placed at the location of component
     ``l mod k`` (:func:`samplers.sphere.householder_place`)."""
 
-    k: int
     t: torch.Tensor  # (L,): cosine to the location
     s: torch.Tensor  # (L,): sqrt(1 - t^2)
     v: torch.Tensor  # (L, d): unit tangent directions at e1 (v[:, 0] = 0)
@@ -394,7 +393,7 @@ class _BaseDraws:
         v = z / torch.linalg.vector_norm(z, dim=1, keepdim=True)
         component = torch.arange(v.shape[0], device=v.device) % k
         membership = (component == torch.arange(k, device=v.device).unsqueeze(1)).to(v.dtype)
-        return cls(k, t.detach(), s.detach(), v, _matmul(v, data.right), component, membership)
+        return cls(t.detach(), s.detach(), v, _matmul(v, data.right), component, membership)
 
 
 def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: float, p: float,
