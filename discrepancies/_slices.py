@@ -143,8 +143,9 @@ def _sorted_wp_numpy(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor
     u = _sorted_projections_numpy(X, projections)
     v = _sorted_projections_numpy(Y, projections)
     np.subtract(u, v, out=u)
-    if p == 2 and u.dtype == np.float64:  # one fused pass; float32 keeps pairwise summation
-        return torch.from_numpy(np.einsum("ij,ij->i", u, u) / u.shape[1])
+    if p == 2:
+        difference = torch.from_numpy(u)
+        return _row_mean_product(difference, difference)
     np.abs(u, out=u)
     if p != 1:
         np.power(u, p, out=u)
@@ -218,13 +219,42 @@ def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p:
     return _quantile_wp(project(X, projections), project(Y, projections), a, b, p)
 
 
-def _row_mean_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Row means of a * b for (L, n) tensors, without an (L, n) temporary."""
-    return torch.linalg.vecdot(a, b, dim=1) / a.shape[1]
+def _row_mean_product(a: torch.Tensor, b: torch.Tensor, reverse_b: bool = False,
+                      ) -> torch.Tensor:
+    """Row means of ``a * b`` (``b`` with each row reversed if ``reverse_b``) for two (L, n)
+    tensors, without an (L, n) temporary and without autograd. On CPU a NumPy stack of
+    row-by-row products (a BLAS dot each): two to three times faster than torch's ``vecdot``
+    here, with the same accuracy (1.5e-7 relative in float32 at n = 5000, against 7e-7 for
+    NumPy's ``einsum``)."""
+    if _numpy_sortable(a):
+        A, B = a.detach().numpy(), b.detach().numpy()
+        if reverse_b:
+            B = B[:, ::-1]
+        return torch.from_numpy(np.matmul(A[:, None, :], B[:, :, None]).reshape(-1) / A.shape[1])
+    return torch.linalg.vecdot(a, b.flip(1) if reverse_b else b, dim=1) / a.shape[1]
 
 
-def _fg_candidate(us: torch.Tensor, ws: torch.Tensor, beta: float,
-                  p: float) -> torch.Tensor:
+def _empty_rows(like: torch.Tensor) -> torch.Tensor:
+    """An uninitialised tensor of ``like``'s shape, dtype and device, for a work buffer. On CPU
+    it comes from NumPy, whose allocator asks for transparent huge pages: a fresh (L, n) buffer
+    then costs a few page faults instead of one per 4 KiB page (at L n = 2.5 10^6 in float32
+    about 3 ms, seven times the arithmetic of a pass over it)."""
+    if _numpy_sortable(like):
+        numpy_dtype = np.float32 if like.dtype == torch.float32 else np.float64
+        return torch.from_numpy(np.empty(tuple(like.shape), dtype=numpy_dtype))
+    return torch.empty_like(like)
+
+
+def _flip_rows(vs: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Each row of ``vs`` reversed, written into ``out``."""
+    if _numpy_sortable(vs):
+        np.copyto(out.numpy(), vs.detach().numpy()[:, ::-1])
+        return out
+    return out.copy_(vs.flip(1))
+
+
+def _fg_candidate(us: torch.Tensor, ws: torch.Tensor, beta: float, p: float,
+                  s: torch.Tensor | None = None, t: torch.Tensor | None = None) -> torch.Tensor:
     r"""FG cost per row of the coupling u_i <-> w_i (w already permuted by sigma).
 
     The structure term uses
@@ -232,17 +262,18 @@ def _fg_candidate(us: torch.Tensor, ws: torch.Tensor, beta: float,
     :math:`t = u + w`; for centred s, t (bars are row means),
     :math:`\frac1{n^2}\sum_{ij} (s_i-s_j)^2 (t_i-t_j)^2
     = 2\,\overline{s^2 t^2} + 2\,\overline{s^2}\,\overline{t^2} + 4\,\overline{s t}^2`:
-    a sum of non-negative terms, so no cancellation and never an (n, n) tensor. At most three
-    (L, n) buffers are live (in-place updates, row means by ``vecdot``).
+    a sum of non-negative terms, so no cancellation and never an (n, n) tensor. s and t are
+    computed in the (L, n) work buffers ``s`` and ``t`` when given (``ws`` may be ``t``
+    itself), fresh ones otherwise; row means by ``vecdot``.
     """
-    s = us - ws
+    s = torch.sub(us, ws, out=s)
     value = torch.zeros(us.shape[0], dtype=us.dtype, device=us.device)
     if beta < 1:
         transport = _row_mean_product(s, s) if p == 2 else _abs_pow(s, p).mean(dim=1)
         value = (1.0 - beta) * transport
     if beta > 0:
+        t = torch.add(us, ws, out=t)
         s -= s.mean(dim=1, keepdim=True)
-        t = us + ws
         t -= t.mean(dim=1, keepdim=True)
         s2, t2, st = _row_mean_product(s, s), _row_mean_product(t, t), _row_mean_product(s, t)
         s *= t
@@ -289,7 +320,10 @@ def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, be
 
 def _fg_identity_and_anti(us: torch.Tensor, vs: torch.Tensor, beta: float,
                           p: float) -> tuple[torch.Tensor, torch.Tensor]:
-    return _fg_candidate(us, vs, beta, p), _fg_candidate(us, vs.flip(1), beta, p)
+    """FG per row for both monotone couplings, in two (L, n) work buffers."""
+    s, t = _empty_rows(us), _empty_rows(us)
+    identity = _fg_candidate(us, vs, beta, p, s, t)
+    return identity, _fg_candidate(us, _flip_rows(vs, out=t), beta, p, s, t)
 
 
 class _SortedFG(torch.autograd.Function):
