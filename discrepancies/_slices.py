@@ -7,12 +7,13 @@ row is sorted once. Both functions are differentiable with respect to ``X``, ``Y
 an (n, n) or (n, n, L) tensor: time O(L n log n), memory O(L (n + m)).
 
 On CPU, float32/float64 rows are sorted with NumPy (AVX-512 x86-simd-sort in NumPy >= 2, an
-order of magnitude faster than ``torch.sort`` for float64); autograd is kept by gathering the
-tensor with the sorting permutation when a gradient is needed: float64 from NumPy's vectorised
-``argsort``, float32 from one sort of float64 keys that carry the column index
-(:func:`_sort_rows_packed`, about twice as fast as NumPy's ``argsort`` here). Without a
-gradient the projection itself also runs in NumPy (its BLAS is faster here) and the buffers
-are reused in place.
+order of magnitude faster than ``torch.sort`` for float64). When a gradient is needed the
+sorting permutation is kept and the gradient scattered back through it (:class:`_SortRows`):
+float64 from NumPy's vectorised ``argsort``, float32 from one sort of float64 keys that carry
+the column index (:func:`_sort_rows_packed`, about twice as fast as NumPy's ``argsort`` here).
+Without a gradient the projection itself also runs in NumPy (its BLAS is faster here) and the
+buffers are reused in place. (L, n) work buffers come from NumPy's allocator
+(:func:`_empty_rows`): page faults on fresh torch buffers cost more than the arithmetic.
 """
 
 from __future__ import annotations
@@ -31,15 +32,19 @@ def project(X: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
     return projections.T @ X.T
 
 
-def _argsort_rows(U: torch.Tensor) -> torch.Tensor:
-    """Row-wise argsort; on CPU float32 by :func:`_sort_rows_packed` (exact, about twice as fast
-    as NumPy's argsort on the reference machine), float64 by NumPy's argsort."""
+def _sort_with_index(U: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row of ``U`` (L, n) sorted, and the sorting permutation (int64), without autograd.
+    On CPU float32 by :func:`_sort_rows_packed` (exact, one sort for both, about twice as
+    fast as NumPy's argsort and a gather), float64 by NumPy's argsort and a gather, elsewhere
+    by ``torch.sort``."""
+    U = U.detach()
     if _numpy_sortable(U):
-        A = U.detach()
-        if A.dtype == torch.float32 and A.shape[1] <= _PACKED_MAX_N:
-            return _sort_rows_packed(A)[1]
-        return torch.from_numpy(np.argsort(A.numpy(), axis=1))
-    return torch.argsort(U, dim=1)
+        if U.dtype == torch.float32 and U.shape[1] <= _PACKED_MAX_N:
+            return _sort_rows_packed(U)
+        index = torch.from_numpy(np.argsort(U.numpy(), axis=1))
+        return torch.gather(U, 1, index), index
+    values, index = torch.sort(U, dim=1)
+    return values, index
 
 
 def _subnormals_read_as_zero() -> bool:
@@ -67,7 +72,7 @@ def _sort_rows_packed(U: torch.Tensor, key: np.ndarray | None = None,
     integer key (its bits, the magnitude bits flipped for negatives). In float64 its lowest
     ceil(log2 n) bits are given to the index, so values equal to within 2^-(52 - log2 n)
     relative may come out in index order: irrelevant for the spherical ascent, the only user
-    of that path (reported values use :func:`_argsort_rows`); the values are gathered.
+    of that path (reported values use :func:`_sort_with_index`); the values are gathered.
 
     ``key`` (int64) and ``values`` (U's dtype), arrays of U's shape, are used if given.
     Returns ``(sorted values, permutation)``, both sharing memory with those buffers.
@@ -110,13 +115,31 @@ def _sort_rows_packed(U: torch.Tensor, key: np.ndarray | None = None,
 
 
 def sort_rows(U: torch.Tensor) -> torch.Tensor:
-    """Each row of ``U`` (L, n) in increasing order; differentiable (the gradient is permuted
-    back through the sorting permutation)."""
+    """Each row of ``U`` (L, n) in increasing order; differentiable (the gradient is put back
+    in the points' order through the sorting permutation)."""
     if _needs_grad(U):
-        return U.gather(1, _argsort_rows(U))
+        return _SortRows.apply(U)
     if _numpy_sortable(U):
         return torch.from_numpy(np.sort(U.detach().numpy(), axis=1))
     return torch.sort(U, dim=1).values
+
+
+class _SortRows(torch.autograd.Function):
+    """:func:`sort_rows` with a gradient: the forward pass keeps only the permutation (no
+    gather of the values, which the sort already gives), the backward pass is one scatter into
+    a fresh buffer (no zero fill and accumulation, as the gather's backward would do)."""
+
+    @staticmethod
+    def forward(ctx, U: torch.Tensor) -> torch.Tensor:
+        values, index = _sort_with_index(U)
+        ctx.save_for_backward(index)
+        return values
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (index,) = ctx.saved_tensors
+        return _empty_rows(grad).scatter_(1, index, grad)
 
 
 def _needs_grad(*tensors: torch.Tensor) -> bool:
@@ -175,7 +198,7 @@ def _quantile_wp(U: torch.Tensor, V: torch.Tensor, a: torch.Tensor | None,
         a = torch.full((n,), 1.0 / n, dtype=U.dtype, device=U.device)
     if b is None:
         b = torch.full((m,), 1.0 / m, dtype=V.dtype, device=V.device)
-    iu, iv = _argsort_rows(U), _argsort_rows(V)
+    (_, iu), (_, iv) = _sort_with_index(U), _sort_with_index(V)
     us, vs = U.gather(1, iu), V.gather(1, iv)
     cu, cv = torch.cumsum(a[iu], dim=1), torch.cumsum(b[iv], dim=1)
     qs = torch.sort(torch.cat((cu, cv), dim=1), dim=1).values
@@ -360,32 +383,36 @@ class _SortedFG(torch.autograd.Function):
         us, vs, use_anti = ctx.saved_tensors
         beta, p = ctx.beta, ctx.p
         n = us.shape[1]
-        anti_rows = use_anti.unsqueeze(1)
-        w = torch.where(anti_rows, vs.flip(1), vs)
-        s = us - w
+        anti = torch.nonzero(use_anti).view(-1)
+        w = vs
+        if anti.numel():
+            w = _empty_rows(vs).copy_(vs)
+            w[anti] = vs[anti].flip(1)
+        s = torch.sub(us, w, out=_empty_rows(us))
+        g_u = _empty_rows(us)
         if p == 2:
-            g_u = s * (2.0 * (1.0 - beta) / n)
+            torch.mul(s, 2.0 * (1.0 - beta) / n, out=g_u)
         elif p == 1:
-            g_u = s.sign().mul_((1.0 - beta) / n)
+            torch.sign(s, out=g_u).mul_((1.0 - beta) / n)
         else:
-            g_u = s.abs().pow_(p - 1).mul_(s.sign()).mul_((1.0 - beta) * p / n)
-        g_w = -g_u
+            torch.abs(s, out=g_u).pow_(p - 1).mul_(s.sign()).mul_((1.0 - beta) * p / n)
         if beta > 0:
             s -= s.mean(dim=1, keepdim=True)
-            t = us + w
+            t = torch.add(us, w, out=w if anti.numel() else _empty_rows(us))
             t -= t.mean(dim=1, keepdim=True)
-            del w
             s2, t2 = _row_mean_product(s, s).unsqueeze(1), _row_mean_product(t, t).unsqueeze(1)
             two_st = 2.0 * _row_mean_product(s, t).unsqueeze(1)
-            d_s = (t * t).add_(t2).mul_(s).addcmul_(t, two_st)
-            d_t = (s * s).add_(s2).mul_(t).addcmul_(s, two_st)
-            del s, t
-            d_w = d_t - d_s
+            d_s = torch.mul(t, t, out=_empty_rows(us)).add_(t2).mul_(s).addcmul_(t, two_st)
+            d_t = torch.mul(s, s, out=_empty_rows(us)).add_(s2).mul_(t).addcmul_(s, two_st)
+            d_w = torch.sub(d_t, d_s, out=s)
             d_u = d_t.add_(d_s)
-            del d_s
             scale = 4.0 * beta / n
+            # g_w = -(transport part of g_u) + the structure part, before g_u gets its own
+            g_w = d_w.sub_(d_w.mean(dim=1, keepdim=True)).mul_(scale).sub_(g_u)
             g_u.add_(d_u.sub_(d_u.mean(dim=1, keepdim=True)), alpha=scale)
-            g_w.add_(d_w.sub_(d_w.mean(dim=1, keepdim=True)), alpha=scale)
-        g_v = torch.where(anti_rows, g_w.flip(1), g_w)
+        else:
+            g_w = torch.neg(g_u, out=s)
+        if anti.numel():  # back to the order of the sorted v
+            g_w[anti] = g_w[anti].flip(1)
         rows = grad_out.unsqueeze(1)
-        return g_u.mul_(rows), g_v.mul_(rows), None, None
+        return g_u.mul_(rows), g_w.mul_(rows), None, None

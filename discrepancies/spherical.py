@@ -99,10 +99,10 @@ from ._inputs import (
     make_generator,
 )
 from ._slices import (
-    _argsort_rows,
     _numpy_sortable,
     _row_mean_product,
     _sort_rows_packed,
+    _sort_with_index,
     fg_per_slice,
     sort_rows,
 )
@@ -173,8 +173,7 @@ def _sort_for_ascent(U: torch.Tensor, index: torch.Tensor, values: torch.Tensor,
     U's shape, used on CPU."""
     if _numpy_sortable(U) and U.shape[1] <= 1 << 20:
         return _sort_rows_packed(U, index.numpy(), values.numpy())
-    iu = _argsort_rows(U)
-    return torch.gather(U, 1, iu), iu
+    return _sort_with_index(U)
 
 
 Adjoint = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
