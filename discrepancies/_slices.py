@@ -34,16 +34,25 @@ def project(X: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
 
 def _sort_with_index(U: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Each row of ``U`` (L, n) sorted, and the sorting permutation (int64), without autograd.
-    On CPU float32 by :func:`_sort_rows_packed` (exact, one sort for both, about twice as
-    fast as NumPy's argsort and a gather), float64 by NumPy's argsort and a gather, elsewhere
-    by ``torch.sort``."""
+    On CPU by :func:`_sort_rows_packed` (one sort for both, about twice as fast as NumPy's
+    argsort and a gather; float64 rows that its keys leave out of order are sorted again by
+    argsort, so the result is exact), elsewhere by ``torch.sort``."""
     U = U.detach()
-    if _numpy_sortable(U):
-        if U.dtype == torch.float32 and U.shape[1] <= _PACKED_MAX_N:
-            return _sort_rows_packed(U)
+    if not _numpy_sortable(U):
+        values, index = torch.sort(U, dim=1)
+        return values, index
+    if U.shape[1] > _PACKED_MAX_N:
         index = torch.from_numpy(np.argsort(U.numpy(), axis=1))
         return torch.gather(U, 1, index), index
-    values, index = torch.sort(U, dim=1)
+    values, index = _sort_rows_packed(U)
+    if U.dtype == torch.float64:
+        # the keys lose the lowest log2(n) bits: values that close may be out of order
+        sorted_values = values.numpy()
+        rows = np.flatnonzero((sorted_values[:, 1:] < sorted_values[:, :-1]).any(axis=1))
+        if rows.size:
+            redo = np.argsort(U.numpy()[rows], axis=1)
+            index[rows] = torch.from_numpy(redo)
+            values[rows] = U[rows].gather(1, index[rows])
     return values, index
 
 
@@ -71,8 +80,8 @@ def _sort_rows_packed(U: torch.Tensor, key: np.ndarray | None = None,
     float64, and float32 with infinities: each value becomes an order-preserving signed
     integer key (its bits, the magnitude bits flipped for negatives). In float64 its lowest
     ceil(log2 n) bits are given to the index, so values equal to within 2^-(52 - log2 n)
-    relative may come out in index order: irrelevant for the spherical ascent, the only user
-    of that path (reported values use :func:`_sort_with_index`); the values are gathered.
+    relative may come out in index order (:func:`_sort_with_index` checks and repairs the
+    rows where that happened); the values are gathered.
 
     ``key`` (int64) and ``values`` (U's dtype), arrays of U's shape, are used if given.
     Returns ``(sorted values, permutation)``, both sharing memory with those buffers.

@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from discrepancies import REGISTRY, _slices, max_sfg, max_sw, reference, sfg, sw
-from discrepancies._slices import _sort_rows_packed, fg_per_slice, sort_rows, wp_per_slice
+from discrepancies._slices import (
+    _sort_rows_packed,
+    _sort_with_index,
+    fg_per_slice,
+    sort_rows,
+    wp_per_slice,
+)
 from validation.discrepancy_checks import unit_columns
 
 FNS = {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg}
@@ -292,6 +298,22 @@ def test_float32_gradient_path_sorts_like_numpy():
     expected = np.empty((5, 300), dtype=np.float32)
     np.put_along_axis(expected, order, np.broadcast_to(weights.numpy(), (5, 300)), axis=1)
     np.testing.assert_array_equal(U.grad.numpy(), expected)
+
+
+def test_float64_sort_with_index_repairs_near_ties():
+    """float64 keys give the lowest log2(n) bits to the index, so values a few ulps apart can
+    come out of order; _sort_with_index must find those rows and sort them again. Mutation:
+    the packed sort alone (what it would return without the repair) is out of order here."""
+    rng = np.random.default_rng(2)
+    n = 1000
+    U = 1.0 + rng.permuted(np.tile(np.arange(n), (3, 1)), axis=1) * np.spacing(1.0)
+    U[2] = rng.standard_normal(n)  # a row the keys sort exactly: left as it is
+    values, idx = _sort_with_index(torch.from_numpy(U))
+    expected = np.sort(U, axis=1)
+    assert np.array_equal(values.numpy(), expected)
+    assert np.array_equal(np.take_along_axis(U, idx.numpy(), axis=1), expected)
+    unrepaired, _ = _sort_rows_packed(torch.from_numpy(U))
+    assert not np.array_equal(unrepaired.numpy()[:2], expected[:2])
 
 
 def test_packed_sort_with_subnormals_flushed():
