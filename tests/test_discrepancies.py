@@ -249,6 +249,36 @@ def test_torch_only_path_used_off_cpu_matches_reference(clouds, monkeypatch):
         reference.sw(X, Y[:15], P, 2, a), rel=1e-12)
 
 
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_torch_only_path_gradients_match_the_numpy_path(p, monkeypatch):
+    """The gradients of SW and SFG (sort permutations, the FG backward with anti-identity rows)
+    are the same on the torch-only path GPUs take as on the CPU's NumPy path."""
+    from discrepancies import _slices
+
+    rng = np.random.default_rng(3)
+    # skewed one way and the other, so that some slices take the anti-identity coupling
+    X = torch.from_numpy(np.exp(rng.standard_normal((30, 5))))
+    Y = torch.from_numpy(-np.exp(rng.standard_normal((30, 5))))
+    P = torch.from_numpy(unit_columns(rng, 5, 40))
+
+    def gradients():
+        out = []
+        for fn in (lambda x, y: wp_per_slice(x, y, P, p).sum(),
+                   lambda x, y: (fg_per_slice(x, y, P, 0.9, p) * torch.arange(40.0)).sum()):
+            x, y = X.clone().requires_grad_(True), Y.clone().requires_grad_(True)
+            fn(x, y).backward()
+            out += [x.grad, y.grad]
+        return out
+
+    identity, anti = _slices._fg_identity_and_anti(*(sort_rows(P.T @ Z.T) for Z in (X, Y)),
+                                                   0.9, p)
+    assert (anti < identity).any() and (anti > identity).any()  # both couplings are used
+    numpy_path = gradients()
+    monkeypatch.setattr(_slices, "_numpy_sortable", lambda U: False)
+    for got, expected in zip(gradients(), numpy_path, strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("d", [2, 30])
 def test_max_sw_at_defaults_finds_the_translation_norm(d):
     # Y = X + m: W_p(theta) = |theta^T m| exactly, maximised at theta = m / ||m||.
