@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch.distributions import constraints
 
@@ -95,8 +96,10 @@ def loc_and_concentration(
     check_dimension(loc.shape[-1], "loc.shape[-1] (the dimension d)")
     kappa = as_float_tensor(concentration, "concentration", like=loc)
     try:
-        batch_shape = torch.broadcast_shapes(loc.shape[:-1], kappa.shape)
-    except RuntimeError as err:
+        # NumPy's rule is torch's; torch.broadcast_shapes imports sympy on its first call
+        # (0.3 s, paid by the first draw of every process)
+        batch_shape = torch.Size(np.broadcast_shapes(tuple(loc.shape[:-1]), tuple(kappa.shape)))
+    except ValueError as err:
         raise ValueError(
             f"concentration of shape {tuple(kappa.shape)} does not broadcast with the batch "
             f"shape loc.shape[:-1] = {tuple(loc.shape[:-1])}"
