@@ -96,7 +96,8 @@ def test_capped_peers_are_skipped():
 def test_registry_is_benchmarked_in_full():
     assert set(REGISTRY) <= set(bench_discrepancies.METHODS)
     for cls in (bench_discrepancies.DiscrepancyVsN, bench_discrepancies.DiscrepancyVsD,
-                bench_discrepancies.DiscrepancyVsL, bench_discrepancies.DiscrepancyPeakMemory):
+                bench_discrepancies.DiscrepancyVsL, bench_discrepancies.TrainingStepVsN,
+                bench_discrepancies.DiscrepancyPeakMemory):
         assert set(REGISTRY) <= set(cls.params[cls.param_names.index("method")])
 
 

@@ -153,6 +153,26 @@ class DiscrepancyVsL(_DiscrepancyAxis):
     param_names = ["device", "method", "L"]
 
 
+class TrainingStepVsN(_DiscrepancyAxis):
+    """Time of one call and its backward pass, with gradients to X and Y: the cost of the
+    discrepancy as a training loss (the RAE's use). The spherical family's ascent and the
+    sort permutations are only paid in full here, so this is the axis on which their cost is
+    compared with SFG's (issue 3: at most 1.3 (T + 1) SFG with ``n_iter = T``)."""
+
+    axis = "n"
+    params = [DEVICES, list(METHODS), N_GRID]
+    param_names = ["device", "method", "n"]
+
+    def setup(self, device: str, method: str, value: int) -> None:
+        super().setup(device, method, value)
+        # fresh leaves on the cached clouds: gradients never accumulate across calls
+        self.X, self.Y = self.X.detach().requires_grad_(True), self.Y.detach().requires_grad_(True)
+
+    def time_training_step(self, device: str, method: str, value: int) -> None:
+        self.fn(self.X, self.Y, n_projections=self.L, seed=seed()).backward()
+        synchronize(self.device)
+
+
 class DiscrepancyPeakMemory:
     """Peak resident memory of one call at d = 32, L = 128 (CPU)."""
 
