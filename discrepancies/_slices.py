@@ -8,9 +8,9 @@ an (n, n) or (n, n, L) tensor: time O(L n log n), memory O(L (n + m)).
 
 On CPU, float32/float64 rows are sorted with NumPy (AVX-512 x86-simd-sort in NumPy >= 2, an
 order of magnitude faster than ``torch.sort`` for float64). When a gradient is needed the
-sorting permutation is kept and the gradient scattered back through it (:class:`_SortRows`):
-float64 from NumPy's vectorised ``argsort``, float32 from one sort of float64 keys that carry
-the column index (:func:`_sort_rows_packed`, about twice as fast as NumPy's ``argsort`` here).
+sorting permutation is kept and the gradient scattered back through it (:class:`_SortRows`).
+Values and permutation come from one sort of 64-bit keys that carry the column index
+(:func:`_sort_rows_packed`, about twice as fast as NumPy's ``argsort`` and a gather here).
 Without a gradient the projection itself also runs in NumPy (its BLAS is faster here) and the
 buffers are reused in place. (L, n) work buffers come from NumPy's allocator
 (:func:`_empty_rows`): page faults on fresh torch buffers cost more than the arithmetic.
@@ -296,7 +296,7 @@ def _fg_candidate(us: torch.Tensor, ws: torch.Tensor, beta: float, p: float,
     = 2\,\overline{s^2 t^2} + 2\,\overline{s^2}\,\overline{t^2} + 4\,\overline{s t}^2`:
     a sum of non-negative terms, so no cancellation and never an (n, n) tensor. s and t are
     computed in the (L, n) work buffers ``s`` and ``t`` when given (``ws`` may be ``t``
-    itself), fresh ones otherwise; row means by ``vecdot``.
+    itself), fresh ones otherwise; row means by :func:`_row_mean_product`.
     """
     s = torch.sub(us, ws, out=s)
     value = torch.zeros(us.shape[0], dtype=us.dtype, device=us.device)
