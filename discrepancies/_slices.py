@@ -24,6 +24,7 @@ import torch
 __all__ = ["fg_per_slice", "project", "sort_rows", "wp_per_slice"]
 
 _NUMPY_SORTED = (torch.float32, torch.float64)
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64}
 _PACKED_MAX_N = 1 << 28  # float32 rows: the index must fit the 28 low bits of a float64 key
 
 
@@ -32,11 +33,13 @@ def project(X: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
     return projections.T @ X.T
 
 
-def _sort_with_index(U: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _sort_with_index(U: torch.Tensor, key: np.ndarray | None = None,
+                     values: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Each row of ``U`` (L, n) sorted, and the sorting permutation (int64), without autograd.
     On CPU by :func:`_sort_rows_packed` (one sort for both, about twice as fast as NumPy's
     argsort and a gather; float64 rows that its keys leave out of order are sorted again by
-    argsort, so the result is exact), elsewhere by ``torch.sort``."""
+    argsort, so the result is exact; ``key`` and ``values`` are its buffers), elsewhere by
+    ``torch.sort``."""
     U = U.detach()
     if not _numpy_sortable(U):
         values, index = torch.sort(U, dim=1)
@@ -44,7 +47,7 @@ def _sort_with_index(U: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     if U.shape[1] > _PACKED_MAX_N:
         index = torch.from_numpy(np.argsort(U.numpy(), axis=1))
         return torch.gather(U, 1, index), index
-    values, index = _sort_rows_packed(U)
+    values, index = _sort_rows_packed(U, key, values)
     if U.dtype == torch.float64:
         # the keys lose the lowest log2(n) bits: values that close may be out of order
         sorted_values = values.numpy()
@@ -266,15 +269,17 @@ def _row_mean_product(a: torch.Tensor, b: torch.Tensor, reverse_b: bool = False,
     return torch.linalg.vecdot(a, b.flip(1) if reverse_b else b, dim=1) / a.shape[1]
 
 
-def _empty_rows(like: torch.Tensor) -> torch.Tensor:
-    """An uninitialised tensor of ``like``'s shape, dtype and device, for a work buffer. On CPU
-    it comes from NumPy, whose allocator asks for transparent huge pages: a fresh (L, n) buffer
-    then costs a few page faults instead of one per 4 KiB page (at L n = 2.5 10^6 in float32
-    about 3 ms, seven times the arithmetic of a pass over it)."""
-    if _numpy_sortable(like):
-        numpy_dtype = np.float32 if like.dtype == torch.float32 else np.float64
-        return torch.from_numpy(np.empty(tuple(like.shape), dtype=numpy_dtype))
-    return torch.empty_like(like)
+def _empty_rows(like: torch.Tensor, shape: tuple[int, ...] | None = None,
+                dtype: torch.dtype | None = None) -> torch.Tensor:
+    """An uninitialised work buffer on ``like``'s device, of ``like``'s shape and dtype unless
+    given. On CPU it comes from NumPy, whose allocator asks for transparent huge pages: a fresh
+    (L, n) buffer then costs a few page faults instead of one per 4 KiB page (at L n = 2.5 10^6
+    in float32 about 3 ms, seven times the arithmetic of a pass over it)."""
+    shape = tuple(like.shape) if shape is None else tuple(shape)
+    dtype = like.dtype if dtype is None else dtype
+    if like.device.type == "cpu" and dtype in _NUMPY_DTYPES:
+        return torch.from_numpy(np.empty(shape, dtype=_NUMPY_DTYPES[dtype]))
+    return torch.empty(shape, dtype=dtype, device=like.device)
 
 
 def _flip_rows(vs: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

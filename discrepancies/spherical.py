@@ -99,9 +99,9 @@ from ._inputs import (
     make_generator,
 )
 from ._slices import (
+    _empty_rows,
     _numpy_sortable,
     _row_mean_product,
-    _sort_rows_packed,
     _sort_with_index,
     fg_per_slice,
     sort_rows,
@@ -141,8 +141,18 @@ class _Centred:
         dtype = like.dtype if dtype is None else dtype
         buf = self.workspace.get(name)
         if buf is None or tuple(buf.shape) != shape or buf.dtype != dtype:
-            buf = self.workspace[name] = torch.empty(shape, dtype=dtype, device=like.device)
+            buf = self.workspace[name] = _empty_rows(like, shape, dtype)
         return buf
+
+    def sort_buffers(self, name: str, U: torch.Tensor,
+                     ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The key and value buffers :func:`discrepancies._slices._sort_with_index` fills for
+        the rows of ``U`` (CPU only)."""
+        if not _numpy_sortable(U):
+            return None, None
+        shape = tuple(U.shape)
+        return (self.buffer(f"key_{name}", shape, U, torch.int64).numpy(),
+                self.buffer(f"sorted_{name}", shape, U).numpy())
 
     @classmethod
     def of(cls, X: torch.Tensor, Y: torch.Tensor) -> _Centred:
@@ -165,15 +175,6 @@ def _matmul(A: torch.Tensor, B: torch.Tensor, out: torch.Tensor | None = None) -
         result = np.matmul(A.numpy(), B.numpy(), out=None if out is None else out.numpy())
         return out if out is not None else torch.from_numpy(result)
     return torch.matmul(A, B, out=out)
-
-
-def _sort_for_ascent(U: torch.Tensor, index: torch.Tensor, values: torch.Tensor,
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sorted rows of U (L, n) and the permutation; ``index`` (int64) and ``values`` buffers of
-    U's shape, used on CPU."""
-    if _numpy_sortable(U) and U.shape[1] <= 1 << 20:
-        return _sort_rows_packed(U, index.numpy(), values.numpy())
-    return _sort_with_index(U)
 
 
 Adjoint = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -223,14 +224,12 @@ def _fg_projected(projected: torch.Tensor, data: _Centred, beta: float, p: float
     ``tests/test_spherical.py`` compare this gradient with autograd through
     :func:`discrepancies._slices.fg_per_slice`), and the latter is checked against finite
     differences."""
-    n, L = data.n, projected.shape[0]
+    n = data.n
     data.workspace["generation"] = generation = data.generation + 1
     U, V, delta = projected[:, :n], projected[:, n:2 * n], projected[:, 2 * n]
     if need_grad:
-        a, iu = _sort_for_ascent(U, data.buffer("iu", (L, n), U, torch.int64),
-                                 data.buffer("a", (L, n), U))
-        b, iv = _sort_for_ascent(V, data.buffer("iv", (L, n), U, torch.int64),
-                                 data.buffer("b", (L, n), U))
+        a, iu = _sort_with_index(U, *data.sort_buffers("u", U))
+        b, iv = _sort_with_index(V, *data.sort_buffers("v", U))
     else:
         a, b = sort_rows(U), sort_rows(V)
     ma2, mb2 = _row_mean_product(a, a), _row_mean_product(b, b)
