@@ -8,6 +8,7 @@ import torch
 
 from discrepancies import REGISTRY, _slices, max_sfg, max_sw, reference, sfg, sw
 from discrepancies._slices import (
+    _row_mean_product,
     _sort_rows_packed,
     _sort_with_index,
     fg_per_slice,
@@ -328,6 +329,23 @@ def test_float32_gradient_path_sorts_like_numpy():
     expected = np.empty((5, 300), dtype=np.float32)
     np.put_along_axis(expected, order, np.broadcast_to(weights.numpy(), (5, 300)), axis=1)
     np.testing.assert_array_equal(U.grad.numpy(), expected)
+
+
+def test_row_mean_product_is_accurate_in_float32_reversed_rows_included():
+    """Row means of products in float32 against float64, forward and with b's rows reversed
+    (the anti-identity bound of the spherical ascent), at n = 2 10^5 where a plain float32
+    loop is off by 1e-5. Mutation: NumPy's product on the reversed view (that plain loop)
+    fails the same tolerance."""
+    rng = np.random.default_rng(4)
+    a, b = (rng.standard_normal((3, 200_000)).astype(np.float32) ** 2 + 1 for _ in range(2))
+    tol = 1e-6
+    for reverse in (False, True):
+        B = b[:, ::-1] if reverse else b
+        exact = np.einsum("ij,ij->i", a.astype(np.float64), B.astype(np.float64)) / a.shape[1]
+        got = _row_mean_product(torch.from_numpy(a), torch.from_numpy(b), reverse_b=reverse)
+        np.testing.assert_allclose(got.numpy(), exact, rtol=tol)
+    plain = np.matmul(a[:, None, :], b[:, ::-1][:, :, None]).reshape(-1) / a.shape[1]
+    assert np.abs(plain / exact - 1).max() > tol
 
 
 def test_float64_sort_with_index_repairs_near_ties():
