@@ -16,7 +16,8 @@ gives SFG, kappa -> infinity gives max-SFG, and SFG <= SSFG <= max-SFG.
 How a value is computed (the same for the three):
 
 1. **Start**: the best of ``n_projections`` uniform directions (the ``k`` best for MSSFG), as
-   max-SFG does, scored with the value-only closed form (about half the cost of an SFG call),
+   max-SFG does, scored with the value-only closed form (about 0.8 of a value-only SFG call at
+   n = 5000, d = 100, L = 500 in float32: both clouds projected, two value sorts),
    or the ``loc`` given by the caller (a warm start, e.g. the previous optimum in a training
    loop).
 2. **Ascent** on the location(s) with :func:`discrepancies._ascent.sphere_ascent` (projected
@@ -48,10 +49,15 @@ graph over the (L, n) projections. With ``n_iter = T`` a call costs the start's 
 (a value-only SFG-sized product and sort), one matrix product for the base draws, ``T + 1``
 evaluations dominated by their two row sorts (``T`` of them with a gradient), and the final
 value. An evaluation with a gradient needs the sorting permutations: on CPU one sort of 64-bit
-keys that carry the index per row (:func:`discrepancies._slices._sort_rows_packed`), about 2.5
-times the per-element cost of the float32 value sort a value-only SFG does, plus a scatter back
-to the points' order. So in units of SFG the spherical family is cheapest where SFG is also
-differentiated (training); ``scripts/bench_spherical.py --stages`` measures each part.
+keys that carry the index per row (:func:`discrepancies._slices._sort_rows_packed`), about twice
+the cost of the float32 value sort a value-only SFG does, plus a scatter back to the points'
+order: at n = 5000, d = 100, L = 500 (float32, one thread) an evaluation with its gradient
+costs 1.3 value-only SFG calls, one without 0.6. So in units of SFG the spherical family is
+cheapest where SFG is also differentiated, as in training: there a call with ``n_iter = T``
+stays below 1.3 (T + 1) SFG calls (each with its backward pass), while a value alone costs
+about 1.5-1.75 (T + 1) value-only SFG calls at T = 5 at that size (up to 2.4 at n = 100,
+d = 16, L = 50, where per-operation overhead dominates). ``scripts/bench_spherical.py``
+measures both ratios, and ``--stages`` each part.
 
 MSSFG draws are stratified over the components (draw ``l`` comes from component ``l mod k``,
 and each component's draws are averaged with weight 1/k), which is exact for the equal-weight
