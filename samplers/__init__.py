@@ -6,7 +6,9 @@ Public API (see DESIGN.md)::
 
 All follow torch.distributions: ``rsample(sample_shape, generator=None)`` (reparameterised in
 the location), ``sample``, ``log_prob``, ``mean``, ``entropy``; ``concentration`` is kappa; batch
-shape is ``loc.shape[:-1]``; any device, float32 or float64.
+shape is ``loc.shape[:-1]``; any device, float32 or float64 (float16 and bfloat16 draw their
+cosines to the location in float32 and round them; ``log_prob``, ``mean`` and ``entropy`` are
+evaluated in the dtype given, as in torch.distributions).
 """
 
 from samplers.bessel import iv_ratio, log_iv

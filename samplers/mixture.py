@@ -18,7 +18,7 @@ from torch.types import _size
 
 from samplers.base import SphereDistribution
 from samplers.constraints import as_float_tensor, check_concentration, check_loc, unit_vector
-from samplers.sphere import householder_place, tangent_gaussian
+from samplers.sphere import cosine_draws, householder_place, tangent_gaussian
 from samplers.von_mises_fisher import log_normalizer, mean_resultant_length, sample_vmf_t
 
 
@@ -90,9 +90,10 @@ class MixtureVonMisesFisher(SphereDistribution):
         else:
             comp = torch.multinomial(self.weights.detach(), n, replacement=True,
                                      generator=generator)
-        omt, opt = sample_vmf_t(self.concentrations[comp], self.dim, generator)
+        t, s = cosine_draws(sample_vmf_t, self.concentrations[comp], comp.shape, self.dim,
+                            generator)
         v = tangent_gaussian(torch.Size((n,)), self.dim, generator, self.locs)
-        x = householder_place(1 - omt, torch.sqrt(omt * opt), v, self.locs[comp])
+        x = householder_place(t, s, v, self.locs[comp])
         return x.reshape((*shape, self.dim)), comp.reshape(shape)
 
     def rsample(self, sample_shape: _size = (), generator: torch.Generator | None = None):

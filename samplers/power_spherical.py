@@ -20,7 +20,7 @@ import torch
 from torch.types import _size
 
 from samplers.base import LocConcentration
-from samplers.sphere import beta_pair, householder_place, tangent_gaussian
+from samplers.sphere import beta_pair, cosine_draws, householder_place, tangent_gaussian
 
 
 def beta_parameters(kappa: torch.Tensor, d: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,9 +74,9 @@ class PowerSpherical(LocConcentration):
         returns ``householder_place(t, s, z, loc)`` on the same generator state. None depends
         on ``loc``: common random numbers for any location."""
         shape = self._extended_shape(sample_shape)[:-1]
-        omt, opt = sample_power_spherical_t(self.concentration.expand(shape), self.dim, generator)
-        z = tangent_gaussian(shape, self.dim, generator, self.loc)
-        return 1 - omt, torch.sqrt(omt * opt), z
+        t, s = cosine_draws(sample_power_spherical_t, self.concentration, shape, self.dim,
+                            generator)
+        return t, s, tangent_gaussian(shape, self.dim, generator, self.loc)
 
     def log_normalizer(self) -> torch.Tensor:
         """``-log N_d(kappa)``, so that ``log p(x) = that + kappa log(1 + mu^T x)``."""

@@ -8,6 +8,8 @@ Householder reflection, which costs O(d) per point and never forms a d x d matri
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from samplers.constraints import check_dimension
@@ -67,6 +69,27 @@ def beta_pair(
     gb = torch._standard_gamma(b, generator=generator)
     total = ga + gb
     return ga / total, gb / total
+
+
+def cosine_draws(
+    sample_t: Callable[..., tuple[torch.Tensor, torch.Tensor]],
+    concentration: torch.Tensor,
+    shape: torch.Size,
+    d: int,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(t, s = sqrt(1 - t^2))`` of shape ``shape`` from a marginal sampler
+    ``sample_t(kappa, d, generator) -> (1 - t, 1 + t)``, with ``concentration`` broadcast to
+    ``shape``, in ``concentration``'s dtype.
+
+    float16 and bfloat16 draw in float32 and round the result: torch has no Gamma sampler for
+    them on CPU, and a rejection loop or a Beta ratio in 8 to 11 bits of mantissa would distort
+    the law itself, not only round its draws. The cast is differentiable, so a reparameterised
+    ``t`` keeps its gradient in kappa.
+    """
+    working = torch.promote_types(concentration.dtype, torch.float32)
+    omt, opt = sample_t(concentration.to(working).expand(shape), d, generator)
+    return (1 - omt).to(concentration.dtype), torch.sqrt(omt * opt).to(concentration.dtype)
 
 
 def tangent_gaussian(

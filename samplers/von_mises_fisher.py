@@ -23,7 +23,7 @@ from torch.types import _size
 from samplers.base import LocConcentration
 from samplers.bessel import iv_ratio, log_iv
 from samplers.constraints import check_dimension
-from samplers.sphere import householder_place, tangent_gaussian
+from samplers.sphere import cosine_draws, householder_place, tangent_gaussian
 
 MAX_ROUNDS = 100
 """Rounds of the rejection loop before giving up. Wood's envelope accepts with probability above
@@ -356,9 +356,8 @@ class VonMisesFisher(LocConcentration):
         ``householder_place(t, s, z, loc)`` on the same generator state. None depends on
         ``loc``: common random numbers for any location."""
         shape = self._extended_shape(sample_shape)[:-1]
-        omt, opt = sample_vmf_t(self.concentration.expand(shape), self.dim, generator)
-        z = tangent_gaussian(shape, self.dim, generator, self.loc)
-        return 1 - omt, torch.sqrt(omt * opt), z
+        t, s = cosine_draws(sample_vmf_t, self.concentration, shape, self.dim, generator)
+        return t, s, tangent_gaussian(shape, self.dim, generator, self.loc)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:

@@ -87,6 +87,24 @@ def test_float32_and_float64_agree_in_law_of_the_mean():
         assert (m32.double().mean(0) @ loc - m64 @ loc).abs() < 0.01
 
 
+@pytest.mark.parametrize("cls", DISTRIBUTIONS)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_low_precision_draws_are_float32_draws_rounded(cls, dtype):
+    # torch has no CPU Gamma for these dtypes: the cosines are drawn in float32 (whose law the
+    # float32 t-law checks test) and rounded, bit for bit; the Householder map then runs in the
+    # dtype, a handful of rounded operations per coordinate: unit norm to 4 eps.
+    loc, kappa = _unit(6), torch.tensor(30.0)
+    low = cls(loc.to(dtype), kappa.to(dtype)).base_draws((500,), torch.Generator().manual_seed(2))
+    ref = cls(loc.float(), kappa).base_draws((500,), torch.Generator().manual_seed(2))
+    for got, expected in zip(low[:2], ref[:2], strict=True):
+        assert got.dtype == dtype and torch.equal(got, expected.to(dtype))
+    x = cls(loc.to(dtype), kappa.to(dtype)).rsample((500,))
+    assert x.dtype == dtype
+    assert (x.double().norm(dim=-1) - 1).abs().max() <= 4 * torch.finfo(dtype).eps
+    mix = MixtureVonMisesFisher(torch.stack([loc, -loc]).to(dtype), torch.tensor([5.0, 50.0]))
+    assert mix.sample((100,)).dtype == dtype
+
+
 def test_zero_draws_give_empty_samples():
     loc = _unit(3)
     for dist in (VonMisesFisher(loc, 3.0), PowerSpherical(loc, 3.0),
