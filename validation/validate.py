@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -51,6 +52,13 @@ def _table(results: list[CheckResult]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     registry = load_all()
+    unknown = sorted(set(args.only or ()) - set(registry))
+    if unknown or args.only == []:
+        # a misspelt group would otherwise run nothing and report success
+        print(f"sliced-bench validate: error: --only: "
+              f"{'unknown group(s) ' + ', '.join(map(repr, unknown)) if unknown else 'no group'}"
+              f"; choose from {', '.join(registry)}", file=sys.stderr)
+        return 2
     ctx = Context(seed=args.seed, device=args.device, quick=args.quick)
     groups = [g for g in registry if args.only is None or g in args.only]
     todo = [(g, name, fn) for g in groups for name, fn in registry[g]]
