@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         # a misspelt group would otherwise run nothing and report success
         print(f"sliced-bench validate: error: --only: "
               f"{'unknown group(s) ' + ', '.join(map(repr, unknown)) if unknown else 'no group'}"
-              f"; choose from {', '.join(registry)}", file=sys.stderr)
+              f"; choose from {', '.join(sorted(registry))}", file=sys.stderr)
         return 2
     ctx = Context(seed=args.seed, device=args.device, quick=args.quick)
     groups = [g for g in registry if args.only is None or g in args.only]
