@@ -17,10 +17,9 @@ from __future__ import annotations
 import math
 
 import torch
-from torch.types import _size
 
 from samplers.base import LocConcentration
-from samplers.sphere import beta_pair, cosine_draws, householder_place, tangent_gaussian
+from samplers.sphere import beta_pair
 
 
 def beta_parameters(kappa: torch.Tensor, d: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,22 +60,7 @@ class PowerSpherical(LocConcentration):
     Gamma gradients), and needs no rejection step.
     """
 
-    def rsample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
-        """Draw ``sample_shape + batch_shape + (d,)`` points, differentiable in loc and kappa."""
-        return householder_place(*self.base_draws(sample_shape, generator), self.loc)
-
-    def base_draws(
-        self, sample_shape: _size = (), generator: torch.Generator | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The draws :meth:`rsample` places at ``loc``: ``(t, s, z)`` with ``t = loc^T x``,
-        ``s = sqrt(1 - t^2)`` (shape ``sample_shape + batch_shape``, differentiable in kappa)
-        and ``z`` Gaussian tangent vectors at e1 (that shape + ``(d,)``), so that ``rsample``
-        returns ``householder_place(t, s, z, loc)`` on the same generator state. None depends
-        on ``loc``: common random numbers for any location."""
-        shape = self._extended_shape(sample_shape)[:-1]
-        t, s = cosine_draws(sample_power_spherical_t, self.concentration, shape, self.dim,
-                            generator)
-        return t, s, tangent_gaussian(shape, self.dim, generator, self.loc)
+    sample_t = staticmethod(sample_power_spherical_t)
 
     def log_normalizer(self) -> torch.Tensor:
         """``-log N_d(kappa)``, so that ``log p(x) = that + kappa log(1 + mu^T x)``."""

@@ -18,12 +18,10 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch.types import _size
 
 from samplers.base import LocConcentration
 from samplers.bessel import iv_ratio, log_iv
 from samplers.constraints import check_dimension
-from samplers.sphere import cosine_draws, householder_place, tangent_gaussian
 
 MAX_ROUNDS = 100
 """Rounds of the rejection loop before giving up. Wood's envelope accepts with probability above
@@ -343,21 +341,7 @@ class VonMisesFisher(LocConcentration):
     torch.Size([5, 3])
     """
 
-    def rsample(self, sample_shape: _size = (), generator: torch.Generator | None = None):
-        """Draw ``sample_shape + batch_shape + (d,)`` points, differentiable in ``loc``."""
-        return householder_place(*self.base_draws(sample_shape, generator), self.loc)
-
-    def base_draws(
-        self, sample_shape: _size = (), generator: torch.Generator | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The draws :meth:`rsample` places at ``loc``: ``(t, s, z)`` with ``t = loc^T x``,
-        ``s = sqrt(1 - t^2)`` (shape ``sample_shape + batch_shape``) and ``z`` Gaussian tangent
-        vectors at e1 (that shape + ``(d,)``), so that ``rsample`` returns
-        ``householder_place(t, s, z, loc)`` on the same generator state. None depends on
-        ``loc``: common random numbers for any location."""
-        shape = self._extended_shape(sample_shape)[:-1]
-        t, s = cosine_draws(sample_vmf_t, self.concentration, shape, self.dim, generator)
-        return t, s, tangent_gaussian(shape, self.dim, generator, self.loc)
+    sample_t = staticmethod(sample_vmf_t)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:
