@@ -160,6 +160,12 @@ class _Centred:
         return (self.buffer(f"key_{name}", shape, U, torch.int64).numpy(),
                 self.buffer(f"sorted_{name}", shape, U).numpy())
 
+    def scatter_columns(self, projected: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The columns of ``projected = theta @ right`` that hold ``theta^T C_x`` and
+        ``theta^T C_y`` (views, (L, d) each)."""
+        start = 2 * self.n + 1
+        return projected[:, start:start + self.d], projected[:, start + self.d:]
+
     @classmethod
     def of(cls, X: torch.Tensor, Y: torch.Tensor) -> _Centred:
         X, Y = X.detach(), Y.detach()
@@ -186,29 +192,14 @@ def _matmul(A: torch.Tensor, B: torch.Tensor, out: torch.Tensor | None = None) -
 Adjoint = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-def _fg_lazy(theta: torch.Tensor, data: _Centred, beta: float, p: float, need_grad: bool = True,
-             ) -> tuple[torch.Tensor, Callable[[], torch.Tensor] | None]:
-    """:func:`fg_value_and_grad` with the gradient computed on demand by the returned function
-    (before the next evaluation on the same ``data``, whose buffers it reads)."""
-    L = theta.shape[0]
-    projected = _matmul(theta, data.right,
-                        data.buffer("projected", (L, data.right.shape[1]), theta))
-    values, adjoint = _fg_projected(projected, data, beta, p, need_grad)
-    if adjoint is None:
-        return values, None
-    return values, lambda: _direction_gradient(adjoint(), projected, data)
-
-
 def _direction_gradient(adjoint: Adjoint, projected: torch.Tensor, data: _Centred,
                         ) -> torch.Tensor:
     """Row l: the gradient of FG_beta on direction l with respect to that direction, from the
     adjoint of :func:`_fg_projected` (see :func:`fg_value_and_grad`)."""
     h, alpha_a, alpha_w, omega_mean = adjoint
-    n, d = data.n, data.d
-    theta_cx = projected[:, 2 * n + 1:2 * n + 1 + d]
-    theta_cy = projected[:, 2 * n + 1 + d:]
+    theta_cx, theta_cy = data.scatter_columns(projected)
     grad = (_matmul(h, data.stacked) + alpha_a.unsqueeze(1) * theta_cx
-            + alpha_w.unsqueeze(1) * theta_cy) / n
+            + alpha_w.unsqueeze(1) * theta_cy) / data.n
     return grad + omega_mean.unsqueeze(1) * data.mean_gap
 
 
@@ -362,8 +353,13 @@ def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float
     grad : torch.Tensor, shape (L, d), or None
         Row l is the gradient of ``values[l]`` with respect to ``theta[l]``.
     """
-    values, gradient = _fg_lazy(theta, data, beta, p, need_grad)
-    return values, None if gradient is None else gradient()
+    L = theta.shape[0]
+    projected = _matmul(theta, data.right,
+                        data.buffer("projected", (L, data.right.shape[1]), theta))
+    values, adjoint = _fg_projected(projected, data, beta, p, need_grad)
+    if adjoint is None:
+        return values, None
+    return values, _direction_gradient(adjoint(), projected, data)
 
 
 @dataclass(frozen=True)
@@ -433,9 +429,8 @@ def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: floa
 
     def vjp(grad_values: torch.Tensor) -> torch.Tensor:
         h, alpha_a, alpha_w, omega_mean = adjoint()
-        n, d = data.n, data.d
-        theta_cx = projected[:, 2 * n + 1:2 * n + 1 + d]
-        theta_cy = projected[:, 2 * n + 1 + d:]
+        n = data.n
+        theta_cx, theta_cy = data.scatter_columns(projected)
         # h_l against the points projected on its location and on e1, in one product
         h_basis = _matmul(h, torch.cat((locs_right[:, :2 * n], data.right[:1, :2 * n])).T)
         h_eps = h_basis.gather(1, component.unsqueeze(1)).squeeze(1)
