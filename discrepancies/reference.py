@@ -83,7 +83,7 @@ def _fg_cost(u: np.ndarray, w: np.ndarray, beta: float, p: float) -> float:
 
 def fg_1d(u: np.ndarray, v: np.ndarray, beta: float = 0.1, p: float = 2) -> float:
     r"""FG_beta on the line: the better of the identity and anti-identity couplings of the
-    sorted samples (DESIGN.md), the structure term summed over all pairs.
+    sorted samples (docs/design.md), the structure term summed over all pairs.
 
     .. math:: \min_{\sigma \in \{id, anti\}} (1-\beta)\frac1n\sum_i |u_i - v_{\sigma(i)}|^p
               + \beta\frac1{n^2}\sum_{i,j}((u_i-u_j)^2 - (v_{\sigma(i)}-v_{\sigma(j)})^2)^2

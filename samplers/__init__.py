@@ -1,6 +1,6 @@
 """Distributions on the unit sphere S^{d-1} and the exact laws of their marginals.
 
-Public API (see DESIGN.md)::
+Public API::
 
     from samplers import uniform_sphere, VonMisesFisher, MixtureVonMisesFisher, PowerSpherical
 

@@ -5,7 +5,7 @@ same run so that the ratios are meaningful on a shared machine. Prints a Markdow
 
     .venv/bin/python scripts/bench_samplers.py [--n 1000] [--repeat 15] [--device cpu]
 
-Targets (issue 2): vMF(d=1000, kappa=100) >= 50x faster than scipy.stats.vonmises_fisher;
+Targets: vMF(d=1000, kappa=100) >= 50x faster than scipy.stats.vonmises_fisher;
 vMF within 1.5x of our power spherical for d >= 100; our power spherical no slower than the
 power-spherical package for d in {10, 100, 1000}.
 """

@@ -1,6 +1,6 @@
 """Cost of the spherical family relative to SFG on the same number of directions L.
 
-The contract (issue 3): SSFG with ``n_iter = T`` costs at most ``1.3 (T + 1)`` times SFG. The
+The budget: SSFG with ``n_iter = T`` costs at most ``1.3 (T + 1)`` times SFG. The
 timings are interleaved (SFG, then each spherical call, in turn, ``--repeat`` times) and the
 median is reported, so that the ratios come from the same moments of a shared machine.
 

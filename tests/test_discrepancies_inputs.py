@@ -1,4 +1,4 @@
-"""Every bad input of DESIGN.md raises a ValueError/TypeError naming the argument and value."""
+"""Every bad input of docs/design.md raises a ValueError/TypeError naming argument and value."""
 
 import numpy as np
 import pytest

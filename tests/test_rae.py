@@ -155,7 +155,7 @@ def _args(tmp_path, *extra):
 
 
 def test_settings_name_registry_entries_and_their_keywords():
-    # the seven names of DESIGN.md; a misspelt key would silently fall back to generic settings
+    # the seven discrepancies; a misspelt key would silently fall back to generic settings
     assert set(METHOD_SETTINGS) == {"sw", "max_sw", "sfg", "max_sfg", "ssfg", "mssfg", "pssfg"}
     for name, fn in discrepancies.REGISTRY.items():
         accepted = inspect.signature(fn).parameters

@@ -68,7 +68,7 @@ def pot_fgw_at_monotone_plans(u: np.ndarray, v: np.ndarray, beta: float, p: floa
     """min over the identity and anti-identity plans of POT's fused Gromov-Wasserstein
     objective ``(1 - alpha) <M, T> + alpha * sum L(C1_ik, C2_jl) T_ij T_kl`` (square loss),
     with ``alpha = beta``, ``M_ij = |u_i - v_j|^p``, ``C1_ik = (u_i - u_k)^2``, u and v sorted
-    and ``T = P_sigma / n``: exactly FG_beta of DESIGN.md."""
+    and ``T = P_sigma / n``: exactly FG_beta as this suite defines it (docs/design.md)."""
     u, v = np.sort(u), np.sort(v)
     n = len(u)
     M = np.abs(u[:, None] - v[None, :]) ** p

@@ -157,7 +157,7 @@ class TrainingStepVsN(_DiscrepancyAxis):
     """Time of one call and its backward pass, with gradients to X and Y: the cost of the
     discrepancy as a training loss (the RAE's use). The spherical family's ascent and the
     sort permutations are only paid in full here, so this is the axis on which their cost is
-    compared with SFG's (issue 3: at most 1.3 (T + 1) SFG with ``n_iter = T``)."""
+    compared with SFG's (the budget: at most 1.3 (T + 1) SFG with ``n_iter = T``)."""
 
     axis = "n"
     params = [DEVICES, list(METHODS), N_GRID]
