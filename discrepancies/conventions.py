@@ -1,23 +1,42 @@
 r"""Adapters from this suite's convention to the scalings of published code.
 
-The suite follows DESIGN.md (and POT): directions uniform on the unit sphere, averages over
-samples and directions, a p-th root for SW. Published code often differs:
+Each convention evaluates, exactly, what one published file computes on the directions that
+code drew (pass them as ``directions``, shape (d, L)). With :math:`u = \theta_l^\top x` and
+:math:`v = \theta_l^\top y` sorted, :math:`W_p^p(\theta_l) = \frac1n\sum_i |u_{(i)} -
+v_{(i)}|^p` and :math:`FG_\beta(\theta_l)` the per-slice fused cost of :func:`discrepancies.sfg`
+(a mean over samples in the transport term, over pairs in the structure term):
 
-- ``"design"``: this suite and POT's ``ot.sliced_wasserstein_distance``.
-- ``"swae"``: unit directions, the mean of :math:`|u_{(i)} - v_{(i)}|^p` over samples and
-  directions, no root (the SWAE code of Kolouri et al.; ``sw ** p``).
-- ``"rae"``: unnormalised standard Gaussian directions :math:`g \sim N(0, I_d)` and *sums* over
-  samples: :math:`\frac1L\sum_l \sum_i |g_l^\top x_{(i)} - g_l^\top y_{(i)}|^p` for SW (no
-  root), and :math:`(1-\beta)\sum_i |\cdot|^p + \beta\sum_{i,j}(\cdot)^2` per slice for SFG (as in
-  the original relational-autoencoder code). Because :math:`E\|g\|^2 = d`, these numbers are
-  about :math:`n d` (SW, p = 2) larger than ours.
+- ``"design"``: this suite, and POT's ``ot.sliced_wasserstein_distance`` (ot/sliced.py): unit
+  directions, :math:`SW = (\frac1L\sum_l W_p^p(\theta_l))^{1/p}` and
+  :math:`SFG = \frac1L\sum_l FG_\beta(\theta_l)`.
+- ``"swae"``: the SWAE code of Kolouri et al. (github.com/skolouri/swae, the Keras notebook
+  ``MNIST_SlicedWassersteinAutoEncoder_Circle.ipynb``, without its loss weight): unit
+  directions, the mean of :math:`(u_{(i)} - v_{(i)})^2` over samples and directions, no root,
+  i.e. :math:`\frac1L\sum_l W_2^2(\theta_l) = SW_2^2`. The formula was read from that
+  notebook; no value computed by that code is tested here. It has p = 2 only (other p here
+  take :math:`|\cdot|^p`) and no fused term: the ``"swae"`` SFG is the ``"design"`` one.
+- ``"rae"``: Methods/drae.py of HongtengXu/Relational-AutoEncoders, p = 2 only (for other p
+  that code is not a distance: no absolute value in the transport term, a different structure
+  term). Raw Gaussian directions
+  :math:`g_l \sim N(0, I_d)`, not normalised, *summed*:
 
-The adapters evaluate a published convention *exactly* on the directions that code drew (pass
-the raw Gaussian vectors for ``"rae"``), through this suite's per-slice primitives:
-:math:`W_p^p` on the line is p-homogeneous in the direction, and the FG cost with sums is
-:math:`c\,FG_{\beta'}` with :math:`c = (1-\beta) n + \beta n^2`, :math:`\beta' = \beta n^2 / c`
-(a positive multiple of the same objective, so the same coupling is chosen). To compare a
-published number with ours in expectation: ``"rae"`` SW (p = 2) ~ ``n * d * sw(X, Y) ** 2``.
+  .. math::
+      SW = \sum_l \sum_i (u_{(i)} - v_{(i)})^2 = L\, n\, \frac1L\sum_l W_2^2(g_l),
+
+      SFG = \sum_l \min_\sigma \Big[(1-\beta)\sum_i (u_i - v_{\sigma(i)})^2
+      + \beta\frac1{n^2}\sum_{i,j}\big((u_i-u_j)^2 - (v_{\sigma(i)}-v_{\sigma(j)})^2\big)^2\Big]
+      = L\, c\, \frac1L\sum_l FG_{\beta/c}(g_l), \qquad c = (1-\beta)\, n + \beta,
+
+  with :math:`\sigma \in \{\mathrm{id}, \mathrm{anti\text{-}id}\}`, one coupling per direction
+  for the fused cost: a sum over samples in the transport term but a mean over pairs in the
+  structure term, so next to the transport term the structure term weighs n times less than
+  in :math:`FG_\beta`, and the chosen coupling can differ.
+
+A cost that sums over samples (weight :math:`a`: n for a sum, 1 for a mean) and over pairs
+(weight :math:`b`: :math:`n^2` or 1) is :math:`c\, FG_{\beta'}` with
+:math:`c = (1-\beta) a + \beta b` and :math:`\beta' = \beta b / c`: a positive multiple of the
+same objective, so the same coupling is chosen on every slice. To compare a published number
+with ours in expectation (:math:`E\|g\|^2 = d`): ``"rae"`` SW ~ ``L * n * d * sw(X, Y) ** 2``.
 """
 
 from __future__ import annotations
@@ -46,22 +65,33 @@ __all__ = ["CONVENTIONS", "Convention", "sfg_in_convention", "sw_in_convention"]
 
 @dataclass(frozen=True)
 class Convention:
-    """How an implementation scales a sliced discrepancy.
+    r"""What an implementation computes, term by term.
 
+    source : the published file it mirrors.
     directions : ``"unit"`` (uniform on the sphere) or ``"gaussian"`` (raw N(0, I_d) vectors).
-    reduction : ``"mean"`` or ``"sum"`` over samples (and over pairs for the structure term).
-    root : whether SW takes the p-th root of the mean over directions.
+    over_directions : ``"mean"`` or ``"sum"`` of the per-direction costs.
+    transport : ``"mean"`` or ``"sum"`` over the n samples of :math:`|u_i - v_{\sigma(i)}|^p`.
+    structure : ``"mean"`` or ``"sum"`` over the :math:`n^2` pairs of the structure term.
+    root : whether SW takes the p-th root.
+    only_p : the one order p the code is defined for, or None for any p >= 1.
     """
 
+    source: str
     directions: str
-    reduction: str
+    over_directions: str
+    transport: str
+    structure: str
     root: bool
+    only_p: float | None
 
 
 CONVENTIONS: dict[str, Convention] = {
-    "design": Convention("unit", "mean", True),
-    "swae": Convention("unit", "mean", False),
-    "rae": Convention("gaussian", "sum", False),
+    "design": Convention("POT, ot/sliced.py: sliced_wasserstein_distance",
+                         "unit", "mean", "mean", "mean", True, None),
+    "swae": Convention("skolouri/swae: MNIST_SlicedWassersteinAutoEncoder_Circle.ipynb",
+                       "unit", "mean", "mean", "mean", False, None),
+    "rae": Convention("HongtengXu/Relational-AutoEncoders: Methods/drae.py",
+                      "gaussian", "sum", "sum", "mean", False, 2.0),
 }
 
 
@@ -69,6 +99,19 @@ def _convention(name: object) -> Convention:
     if name not in CONVENTIONS:
         raise ValueError(f"convention must be one of {sorted(CONVENTIONS)}, got {name!r}")
     return CONVENTIONS[name]
+
+
+def _check_p(p: object, name: str, conv: Convention) -> float:
+    p = check_p(p)
+    if conv.only_p is not None and p != conv.only_p:
+        raise ValueError(f"p must be {conv.only_p:g} for convention {name!r} (the code it "
+                         f"mirrors, {conv.source}, is not a distance for other p), got p={p:g}")
+    return p
+
+
+def _weight(reduction: str, count: int) -> int:
+    """The factor a sum carries over the mean of ``count`` terms."""
+    return count if reduction == "sum" else 1
 
 
 def _directions(directions: object, conv: Convention, like: torch.Tensor) -> torch.Tensor:
@@ -86,38 +129,79 @@ def _directions(directions: object, conv: Convention, like: torch.Tensor) -> tor
 def sw_in_convention(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray,
                      directions: torch.Tensor | np.ndarray, p: float = 2, *,
                      convention: str = "design") -> torch.Tensor | np.float64:
-    """SW as the implementation following ``convention`` computes it on ``directions`` (d, L).
+    r"""SW as the implementation following ``convention`` computes it on ``directions``.
 
-    ``"design"`` equals :func:`discrepancies.sw` with ``projections=directions``. ``"sum"``
-    conventions need n == m (uniform weights). Same input and output types as ``sw``.
+    .. math::
+        w_L\, w_n\, \frac1L\sum_l W_p^p(\theta_l) \quad (\text{then the p-th root if the
+        convention takes it}),
+
+    with :math:`w_L = L` if the convention sums over directions (else 1) and :math:`w_n = n`
+    if it sums over samples (else 1); ``"rae"`` (p = 2 only) is
+    :math:`\sum_l\sum_i (u_{(i)} - v_{(i)})^2` on raw Gaussian directions.
+
+    Parameters
+    ----------
+    X, Y : array-like, shape (n, d) and (m, d)
+        Torch tensors or NumPy arrays; conventions that sum over samples need n == m.
+    directions : array-like, shape (d, L)
+        Unit columns for ``"design"`` and ``"swae"``, raw Gaussian vectors for ``"rae"``.
+    p : float
+        ``"rae"`` accepts p = 2 only.
+    convention : ``"design"``, ``"swae"`` or ``"rae"``
+
+    Returns
+    -------
+    Same types as :func:`discrepancies.sw`; ``"design"`` equals ``sw(X, Y,
+    projections=directions, p=p)``.
     """
     conv = _convention(convention)
     X, Y, numpy_out = as_point_clouds(X, Y)
-    p = check_p(p)
-    if conv.reduction == "sum":
+    p = _check_p(p, convention, conv)
+    if conv.transport == "sum":
         check_equal_size(X, Y)
-    per_slice = wp_per_slice(X, Y, _directions(directions, conv, X), p)
-    value = per_slice.mean() * (X.shape[0] if conv.reduction == "sum" else 1)
+    P = _directions(directions, conv, X)
+    scale = _weight(conv.over_directions, P.shape[1]) * _weight(conv.transport, X.shape[0])
+    value = scale * wp_per_slice(X, Y, P, p).mean()
     return to_output(pth_root(value, p) if conv.root else value, numpy_out)
 
 
 def sfg_in_convention(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray,
                       directions: torch.Tensor | np.ndarray, beta: float = 0.1, p: float = 2, *,
                       convention: str = "design") -> torch.Tensor | np.float64:
-    """SFG as the implementation following ``convention`` computes it on ``directions``.
+    r"""SFG as the implementation following ``convention`` computes it on ``directions``.
 
-    The mean over directions of the per-slice FG cost, with sums over samples (Wasserstein
-    term) and over pairs (structure term) for ``"rae"``. ``"design"`` and ``"swae"`` equal
-    :func:`discrepancies.sfg` with ``projections=directions``.
+    .. math::
+        w_L\, c\, \frac1L\sum_l FG_{\beta'}(\theta_l), \qquad c = (1-\beta)\, w_n + \beta\, w_{n^2},
+        \quad \beta' = \beta\, w_{n^2} / c,
+
+    with :math:`w_L`, :math:`w_n`, :math:`w_{n^2}` the count of directions, samples and pairs
+    where the convention sums over them (else 1). ``"rae"`` (p = 2 only) sums over directions
+    and samples but averages over pairs: :math:`L\, c\, \frac1L\sum_l FG_{\beta/c}` with
+    :math:`c = (1-\beta) n + \beta`.
+
+    Parameters
+    ----------
+    X, Y : array-like, shape (n, d)
+    directions : array-like, shape (d, L)
+        Unit columns for ``"design"`` and ``"swae"``, raw Gaussian vectors for ``"rae"``.
+    beta : float in [0, 1]
+    p : float
+        ``"rae"`` accepts p = 2 only.
+    convention : ``"design"``, ``"swae"`` or ``"rae"``
+
+    Returns
+    -------
+    Same types as :func:`discrepancies.sfg`; ``"design"`` and ``"swae"`` equal ``sfg(X, Y,
+    projections=directions, beta=beta, p=p)``.
     """
     conv = _convention(convention)
     X, Y, numpy_out = as_point_clouds(X, Y)
     check_equal_size(X, Y)
-    beta, p = check_beta(beta), check_p(p)
+    beta, p = check_beta(beta), _check_p(p, convention, conv)
     P = _directions(directions, conv, X)
-    scale = 1.0
-    if conv.reduction == "sum":
-        n = X.shape[0]
-        scale = (1.0 - beta) * n + beta * n * n
-        beta = beta * n * n / scale
-    return to_output(scale * fg_per_slice(X, Y, P, beta, p).mean(), numpy_out)
+    n = X.shape[0]
+    a, b = _weight(conv.transport, n), _weight(conv.structure, n * n)
+    c = a - beta * (a - b)  # (1 - beta) a + beta b, exactly 1 when a == b == 1
+    value = _weight(conv.over_directions, P.shape[1]) * c * fg_per_slice(
+        X, Y, P, beta * b / c, p).mean()
+    return to_output(value, numpy_out)

@@ -1,4 +1,8 @@
-"""The convention adapters against literal implementations of each published convention."""
+"""The convention adapters against literal implementations of each published convention, and
+the "rae" one against values the original RAE code returned (tests/data/rae_code_values.json)."""
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,38 +25,12 @@ def literal_swae(X, Y, theta, p):
     return torch.mean(torch.abs(u - v) ** p).item()
 
 
-def literal_rae_sw(X, Y, gaussian, p):
-    """RAE-style code: raw Gaussian directions, a sum over samples, a mean over directions."""
-    total = 0.0
-    for g in gaussian.T:
-        u, v = np.sort(X @ g), np.sort(Y @ g)
-        total += sum(abs(u[i] - v[i]) ** p for i in range(len(u)))
-    return total / gaussian.shape[1]
-
-
-def literal_rae_sfg(X, Y, gaussian, beta, p):
-    """RAE-style fused term: sums over samples and pairs, the better monotone coupling."""
-    total = 0.0
-    for g in gaussian.T:
-        u, v = np.sort(X @ g), np.sort(Y @ g)
-        best = np.inf
-        for w in (v, v[::-1]):
-            transport = sum(abs(u[i] - w[i]) ** p for i in range(len(u)))
-            structure = sum(((u[i] - u[j]) ** 2 - (w[i] - w[j]) ** 2) ** 2
-                            for i in range(len(u)) for j in range(len(u)))
-            best = min(best, (1 - beta) * transport + beta * structure)
-        total += best
-    return total / gaussian.shape[1]
-
-
 @pytest.mark.parametrize("p", [1, 2, 3])
 def test_sw_conventions_match_literal_code(p):
     assert sw_in_convention(X, Y, UNIT, p, convention="design") == pytest.approx(
         sw(X, Y, projections=UNIT, p=p), rel=1e-13)
     assert sw_in_convention(X, Y, UNIT, p, convention="swae") == pytest.approx(
         literal_swae(X, Y, UNIT, p), rel=1e-12)
-    assert sw_in_convention(X, Y, GAUSS, p, convention="rae") == pytest.approx(
-        literal_rae_sw(X, Y, GAUSS, p), rel=1e-12)
 
 
 @pytest.mark.parametrize(("beta", "p"), [(0.0, 2), (0.1, 2), (0.6, 1), (1.0, 3)])
@@ -61,17 +39,45 @@ def test_sfg_conventions_match_literal_code(beta, p):
         sfg(X, Y, projections=UNIT, beta=beta, p=p), rel=1e-13)
     assert sfg_in_convention(X, Y, UNIT, beta, p, convention="swae") == pytest.approx(
         sfg(X, Y, projections=UNIT, beta=beta, p=p), rel=1e-13)
-    assert sfg_in_convention(X, Y, GAUSS, beta, p, convention="rae") == pytest.approx(
-        literal_rae_sfg(X, Y, GAUSS, beta, p), rel=1e-12)
 
 
-def test_rae_convention_is_about_n_d_times_ours_in_expectation():
-    # E ||g||^2 = d and the sum is n times the mean: E[rae SW_2] = n d SW_2^2 exactly; with
-    # 4000 Gaussian directions the relative Monte Carlo error is ~ sqrt(2/d)/sqrt(4000) ~ 1.1%.
+RAE_CODE_VALUES = json.loads(
+    (Path(__file__).parent / "data" / "rae_code_values.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", RAE_CODE_VALUES,
+                         ids=lambda c: f"n{c['n']}-d{c['d']}-L{c['L']}-beta{c['beta']}")
+def test_rae_convention_reproduces_the_original_code(case):
+    # Methods/drae.py's own outputs (float64) on these inputs and directions: a sum over
+    # directions and samples, a mean over pairs; a factor L or n off fails by far more.
+    Xc, Yc = np.array(case["X"]), np.array(case["Y"])
+    G = np.array(case["directions_d_by_L"])
+    assert G.shape == (case["d"], case["L"])
+    assert sw_in_convention(Xc, Yc, G, case["p"], convention="rae") == pytest.approx(
+        case["sliced_wasserstein_distance"], rel=1e-10)
+    assert sfg_in_convention(Xc, Yc, G, case["beta"], case["p"], convention="rae") == (
+        pytest.approx(case["sliced_fgw_distance"], rel=1e-10))
+    torch_value = sfg_in_convention(torch.from_numpy(Xc), torch.from_numpy(Yc),
+                                    torch.from_numpy(G), case["beta"], convention="rae")
+    assert torch_value.item() == pytest.approx(case["sliced_fgw_distance"], rel=1e-10)
+
+
+def test_rae_convention_is_about_L_n_d_times_ours_in_expectation():
+    # E ||g||^2 = d, and sums over L directions and n samples: E[rae SW_2] = L n d SW_2^2
+    # exactly; with 4000 Gaussian directions the relative Monte Carlo error is
+    # ~ sqrt(2/d)/sqrt(4000) ~ 1.1%.
     gauss = np.random.default_rng(1).standard_normal((4, 4000))
     ratio = sw_in_convention(X, Y, gauss, 2, convention="rae") / (
-        15 * 4 * sw(X, Y, n_projections=4000, seed=0) ** 2)
+        4000 * 15 * 4 * sw(X, Y, n_projections=4000, seed=0) ** 2)
     assert ratio == pytest.approx(1.0, abs=0.06)
+
+
+@pytest.mark.parametrize("p", [1, 1.5, 3])
+def test_rae_convention_is_defined_for_p_2_only(p):
+    with pytest.raises(ValueError, match=rf"p must be 2 for convention 'rae'.*got p={p:g}$"):
+        sw_in_convention(X, Y, GAUSS, p, convention="rae")
+    with pytest.raises(ValueError, match=rf"p must be 2 for convention 'rae'.*got p={p:g}$"):
+        sfg_in_convention(X, Y, GAUSS, 0.1, p, convention="rae")
 
 
 def test_convention_errors():
