@@ -207,7 +207,7 @@ def test_an_interrupted_rae_keeps_the_previous_result_and_marks_the_partial(tmp_
     assert {p.name: p.read_text() for p in out.glob("*.txt")} == old
     (stage,) = out.glob("incomplete-*")
     note = (stage / "INCOMPLETE.md").read_text()
-    assert "interrupted" in note and "- f6.txt" in note and "did not:\n\n- f7.txt" in note
+    assert "interrupted" in note and "- f6.txt" in note and "did not:\n- f7.txt" in note
 
 
 def test_a_failure_during_the_run_is_one_line_with_the_traceback_kept(tmp_path, capsys,

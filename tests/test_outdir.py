@@ -79,11 +79,13 @@ def test_a_manifest_cannot_remove_files_outside_the_folder(tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "keep"
 
 
-def test_a_manifest_of_another_tool_is_left_alone(tmp_path):
+def test_a_folder_with_a_manifest_of_another_tool_is_refused(tmp_path):
+    # mutation caught: taking any manifest.json for ours (its files deleted, it overwritten)
     (tmp_path / "data.bin").write_text("theirs")
     (tmp_path / outdir.MANIFEST).write_text(json.dumps({"files": ["data.bin"]}))
-    _run(tmp_path, {"a.txt": "1"})
-    assert (tmp_path / "data.bin").read_text() == "theirs"
+    with pytest.raises(outdir.OutDirError, match="not written by sliced-bench"):
+        _run(tmp_path, {"a.txt": "1"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.bin", outdir.MANIFEST]
 
 
 @pytest.mark.parametrize("stop", [KeyboardInterrupt(), RuntimeError("boom")])
@@ -99,8 +101,8 @@ def test_an_interrupted_run_leaves_the_previous_result_and_is_marked(tmp_path, s
     assert {k: v for k, v in _tree(tmp_path).items() if not k.startswith("incomplete-")} == before
     assert (stages[0] / "a.txt").read_text() == "partial a"
     note = (stages[0] / outdir.INCOMPLETE).read_text()
-    assert "Files it wrote before it stopped:\n\n- a.txt" in note
-    assert "this one did not:\n\n- b.txt" in note  # what is missing, from the previous manifest
+    assert "Files it wrote before it stopped:\n- a.txt\n" in note
+    assert "this one did not:\n- b.txt\n" in note  # what is missing, from the previous manifest
     if isinstance(stop, KeyboardInterrupt):
         assert "interrupted" in note and not (stages[0] / outdir.TRACEBACK).exists()
     else:

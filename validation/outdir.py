@@ -84,6 +84,9 @@ class Staging:
             raise OutDirError(f"{self.target} is a file, not a folder")
         if blocking is not None:
             raise OutDirError(f"{self.target} is below {blocking}, which is a file")
+        if (self.target / MANIFEST).exists() and _read_manifest(self.target) is None:
+            raise OutDirError(f"{self.target / MANIFEST} was not written by sliced-bench; "
+                              "choose another folder")
         self._created = not self.target.exists()
         try:
             self.target.mkdir(parents=True, exist_ok=True)
@@ -91,7 +94,7 @@ class Staging:
             self.path = Path(tempfile.mkdtemp(prefix=f"incomplete-{stamp}-", dir=self.target))
             self._write_incomplete(f"The run began at {self.started} (process {os.getpid()}) "
                                    "and has not finished: it is still running, or it was "
-                                   "killed.", [])
+                                   "killed.", None)
         except OSError as err:
             raise OutDirError(f"cannot write in {self.target}: "
                               f"{err.strerror or err}") from err
@@ -137,19 +140,20 @@ class Staging:
         return sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*")
                       if not p.is_dir() and p.relative_to(self.path).as_posix() != INCOMPLETE)
 
-    def _write_incomplete(self, state: str, written: list[str],
+    def _write_incomplete(self, state: str, written: list[str] | None,
                           missing: Sequence[str] = ()) -> None:
         lines = [f"# Incomplete: `{self.command}`", "",
                  "The files in this folder are the partial output of a run that did not "
                  "finish; they are not a result. A run that finishes moves its files to "
                  f"`{self.target}` and removes this folder.", "",
-                 f"Command line: `{' '.join(['sliced-bench', *self.argv])}`", "", state, ""]
-        if written:
-            lines += ["Files it wrote before it stopped:", ""]
+                 f"Command line: `{' '.join(['sliced-bench', *self.argv])}`", "", state]
+        if written is not None:
+            lines += ["", "Files it wrote before it stopped:" if written
+                      else "It wrote no file before it stopped."]
             lines += [f"- {f}" for f in written]
         if missing:
             lines += ["", "Files the previous complete run of this command wrote and this one "
-                      "did not:", ""]
+                      "did not:"]
             lines += [f"- {f}" for f in missing]
         (self.path / INCOMPLETE).write_text("\n".join(lines) + "\n")
 
