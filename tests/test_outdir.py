@@ -141,6 +141,7 @@ def test_bad_targets_are_refused_before_anything(tmp_path, monkeypatch):
     monkeypatch.setattr(outdir.tempfile, "mkdtemp", refuse)
     with pytest.raises(outdir.OutDirError, match=r"cannot write in .*: Permission denied"):
         outdir.Staging(tmp_path / "ro", "c", [])
+    assert not (tmp_path / "ro").exists()  # the folder it created for nothing is gone
 
 
 def test_a_conflict_at_commit_moves_nothing(tmp_path):

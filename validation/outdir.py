@@ -96,6 +96,7 @@ class Staging:
                                    "and has not finished: it is still running, or it was "
                                    "killed.", None)
         except OSError as err:
+            self._remove_if_created()
             raise OutDirError(f"cannot write in {self.target}: "
                               f"{err.strerror or err}") from err
 
@@ -110,8 +111,7 @@ class Staging:
         written = self._written()
         if not written and self.status:
             shutil.rmtree(self.path)
-            if self._created and not any(self.target.iterdir()):
-                self.target.rmdir()
+            self._remove_if_created()
             self.outcome = "discarded"
             return
         try:
@@ -135,6 +135,10 @@ class Staging:
         return f"running in {self.path}/"
 
     # ----------------------------------------------------------------------------------------
+
+    def _remove_if_created(self) -> None:
+        if self._created and self.target.is_dir() and not any(self.target.iterdir()):
+            self.target.rmdir()
 
     def _written(self) -> list[str]:
         return sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*")
