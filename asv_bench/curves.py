@@ -27,6 +27,7 @@ import importlib
 import itertools
 import json
 import math
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -92,18 +93,21 @@ def newest_result_file(path: Path) -> Path:
     if not path.is_dir():
         raise ValueError(f"--from-asv: {str(path)!r} is neither an asv result file nor a folder")
     best: tuple[tuple[int, float], Path] | None = None
+    unreadable = []
     for f in path.rglob("*.json"):
         if f.name in ("machine.json", "benchmarks.json"):
             continue
         try:
             data = json.loads(f.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if isinstance(data, dict) and "result_columns" in data and "results" in data:
-            key = ((int(data.get("date") or 0), f.stat().st_mtime), f)
-            best = key if best is None or key[0] > best[0] else best
+            if isinstance(data, dict) and "result_columns" in data and "results" in data:
+                key = ((int(data.get("date") or 0), f.stat().st_mtime), f)
+                best = key if best is None or key[0] > best[0] else best
+        except (OSError, ValueError, TypeError):
+            unreadable.append(f)
     if best is None:
-        raise ValueError(f"--from-asv: no asv result file (result_columns format) under {path}")
+        skipped = f" ({len(unreadable)} unreadable, e.g. {unreadable[0]})" if unreadable else ""
+        raise ValueError(f"--from-asv: no asv result file (result_columns format) under "
+                         f"{path}{skipped}")
     return best[1]
 
 
@@ -114,12 +118,28 @@ def load_asv_results(path: Path) -> list[Timing]:
     (``result``, ``params``, ..., ``stats_q_25``, ``stats_q_75``, ...; trailing empty columns
     dropped). ``result`` and the stats are lists over the product of ``params`` in row-major
     order, with ``None`` (or NaN) where the combination was skipped or failed.
+
+    Raises ValueError naming the file when it (or its ``benchmarks.json``) cannot be read, is
+    not JSON, or does not have that layout.
     """
-    data = json.loads(Path(path).read_text())
-    if "result_columns" not in data:
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as err:
+        raise ValueError(f"--from-asv: cannot read {path}: {err.strerror or err}") from err
+    except ValueError as err:  # not JSON, or not text
+        raise ValueError(f"--from-asv: {path} is not valid JSON: {err}") from err
+    if not (isinstance(data, dict) and "result_columns" in data):
         raise ValueError(f"--from-asv: {path} is not an asv 0.6 result file (no result_columns)")
-    columns = data["result_columns"]
     names = _param_names(Path(path))
+    try:
+        return _timings(data, names)
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise ValueError(f"--from-asv: {path} does not have the layout of an asv 0.6 result "
+                         f"file: {type(err).__name__}: {err}") from err
+
+
+def _timings(data: dict, names: dict[str, list[str]]) -> list[Timing]:
+    columns = data["result_columns"]
     out: list[Timing] = []
     for bench, row in data["results"].items():
         if bench.split(".")[-1].split("_")[0] != "time":
@@ -147,8 +167,13 @@ def _param_names(result_file: Path) -> dict[str, list[str]]:
     for folder in (result_file.parent.parent, result_file.parent):
         index = folder / "benchmarks.json"
         if index.is_file():
-            data = json.loads(index.read_text())
-            return {k: v.get("param_names", []) for k, v in data.items() if isinstance(v, dict)}
+            try:
+                data = json.loads(index.read_text())
+                return {k: v.get("param_names", []) for k, v in data.items()
+                        if isinstance(v, dict)}
+            except (OSError, ValueError, AttributeError) as err:
+                raise ValueError(f"--from-asv: cannot read the parameter names in {index}: "
+                                 f"{err}") from err
     return {name: list(cls.param_names) for name, cls in _benchmark_classes()}
 
 
@@ -499,10 +524,10 @@ def run(args: argparse.Namespace) -> int:
     if args.from_asv is not None:
         try:
             path = newest_result_file(args.from_asv)
+            timings = load_asv_results(path)
         except ValueError as exc:
-            print(f"sliced-bench curves: {exc}")
-            return 1
-        timings = load_asv_results(path)
+            print(f"sliced-bench curves: error: {exc}", file=sys.stderr)
+            return 2
         source = f"asv {path.name[:8]}"
         print(f"read {len(timings)} timings from {path}")
     else:
@@ -514,10 +539,11 @@ def run(args: argparse.Namespace) -> int:
     sampling = sampling_points(timings, args.device)
     points = sampling + ratio_points(sampling) + discrepancy_points(timings, args.device)
     if not points:
-        print(f"sliced-bench curves: no timing for device {args.device!r} to plot")
+        print(f"sliced-bench curves: error: no timing for device {args.device!r} to plot",
+              file=sys.stderr)
         return 1
     write_csv(points, out / "curves.csv")
     files = draw(points, out, args.device, source)
     for f in [out / "curves.csv", *files]:
-        print(f"wrote {f}")
+        print(f"wrote {f.name}")
     return 0

@@ -141,8 +141,19 @@ def test_curves_from_asv_writes_figures_and_every_point(tmp_path):
 def test_curves_reports_a_missing_results_folder(tmp_path, capsys):
     args = build_parser().parse_args(["curves", "--from-asv", str(tmp_path / "nope"),
                                       "--out", str(tmp_path / "out")])
-    assert curves.run(args) == 1
-    assert "nope" in capsys.readouterr().out
+    assert curves.run(args) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def test_curves_from_asv_through_main_lists_its_files(tmp_path, capsys):
+    from validation.cli import main
+
+    write_asv_results(tmp_path / "asv")
+    out = tmp_path / "curves"
+    assert main(["curves", "--from-asv", str(tmp_path / "asv"), "--out", str(out)]) == 0
+    listed = json.loads((out / "manifest.json").read_text())["files"]
+    assert listed == sorted(p.name for p in out.iterdir() if p.name != "manifest.json")
+    assert "curves.csv" in listed and "wrote curves.csv" in capsys.readouterr().out
 
 
 def test_measure_reports_median_and_quartiles(monkeypatch):
