@@ -53,10 +53,11 @@ def _sort_with_index(U: torch.Tensor, key: np.ndarray | None = None,
         # the keys lose the lowest log2(n) bits: values that close may be out of order
         sorted_values = values.numpy()
         rows = np.flatnonzero((sorted_values[:, 1:] < sorted_values[:, :-1]).any(axis=1))
-        if rows.size:
-            redo = np.argsort(U.numpy()[rows], axis=1)
-            index[rows] = torch.from_numpy(redo)
-            values[rows] = U[rows].gather(1, index[rows])
+        if rows.size:  # in NumPy: torch's indexing would fan out to threads for a few rows
+            unsorted = U.numpy()[rows]
+            redo = np.argsort(unsorted, axis=1)
+            index.numpy()[rows] = redo
+            sorted_values[rows] = np.take_along_axis(unsorted, redo, axis=1)
     return values, index
 
 
