@@ -145,7 +145,12 @@ def maximise_direction(per_slice: Callable[[torch.Tensor], torch.Tensor],
     ``per_slice(projections (d, L')) -> (L',)`` must use detached data. The result is never
     below the best candidate, so max-SW / max-SFG are never below POT's
     ``max_sliced_wasserstein_distance`` on the same directions.
+
+    In d = 1 the sphere S^0 = {-1, +1} has no tangent space, and the costs maximised here
+    (W_p^p and FG_beta) are even in the direction: the best candidate is returned as it is.
     """
+    if candidates.shape[0] == 1:
+        n_iter = 0
     with torch.no_grad():
         start = candidates[:, torch.argmax(per_slice(candidates.detach()))]
     return sphere_ascent(lambda theta: per_slice(theta[:, None])[0], start, n_iter, lr)

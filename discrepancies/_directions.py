@@ -21,8 +21,12 @@ def random_projections(d: int, n_projections: int, generator: torch.Generator,
     (POT's layout); the same generator state gives the same directions.
 
     Drawn in float64 (float32 on MPS, which has no float64) and then cast, so that a seed gives
-    the same directions whatever the dtype of the data.
+    the same directions whatever the dtype of the data. For d = 1 the sphere is S^0 = {-1, +1}
+    and the directions are fair random signs.
     """
+    if d == 1:  # the samplers start at S^1; every 1-D slice is then the data itself, up to sign
+        signs = torch.randint(0, 2, (1, n_projections), generator=generator, device=device)
+        return (2 * signs - 1).to(dtype)
     draw_dtype = torch.float32 if torch.device(device).type == "mps" else torch.float64
     theta = uniform_sphere(n_projections, d, generator=generator, dtype=draw_dtype, device=device)
     return theta.to(dtype).T

@@ -53,10 +53,11 @@ def _sort_with_index(U: torch.Tensor, key: np.ndarray | None = None,
         # the keys lose the lowest log2(n) bits: values that close may be out of order
         sorted_values = values.numpy()
         rows = np.flatnonzero((sorted_values[:, 1:] < sorted_values[:, :-1]).any(axis=1))
-        if rows.size:
-            redo = np.argsort(U.numpy()[rows], axis=1)
-            index[rows] = torch.from_numpy(redo)
-            values[rows] = U[rows].gather(1, index[rows])
+        if rows.size:  # in NumPy: torch's indexing would fan out to threads for a few rows
+            unsorted = U.numpy()[rows]
+            redo = np.argsort(unsorted, axis=1)
+            index.numpy()[rows] = redo
+            sorted_values[rows] = np.take_along_axis(unsorted, redo, axis=1)
     return values, index
 
 
@@ -221,6 +222,44 @@ def _quantile_wp(U: torch.Tensor, V: torch.Tensor, a: torch.Tensor | None,
     return (delta * _abs_pow(uq - vq, p)).sum(dim=1)
 
 
+def _quantile_wp_numpy(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor,
+                       a: torch.Tensor | None, b: torch.Tensor | None, p: float) -> torch.Tensor:
+    """:func:`_quantile_wp` without autograd, in NumPy, and without a search: faster than it
+    and than POT's ``wasserstein_1d`` on CPU (ratios in the README's POT section).
+
+    After one sort of the merged cumulative weights, an interval of positive length ends at
+    an entry q whose predecessors are all strictly below it, so the number of them that come
+    from u (from v) is the index ``searchsorted(cu, q)`` (``searchsorted(cv, q)``) of the
+    left-continuous inverse. Entries equal to their predecessor end intervals of length zero,
+    whatever index they get. Same values as :func:`_quantile_wp`, ties and zero weights
+    included.
+    """
+    P = projections.detach().numpy()
+    U = torch.from_numpy(P.T @ X.detach().numpy().T)
+    V = torch.from_numpy(P.T @ Y.detach().numpy().T)
+    L, n, m = U.shape[0], U.shape[1], V.shape[1]
+    dtype = U.numpy().dtype
+    a = np.full(n, 1.0 / n, dtype) if a is None else a.detach().numpy()
+    b = np.full(m, 1.0 / m, dtype) if b is None else b.detach().numpy()
+    (us, iu), (vs, iv) = _sort_with_index(U), _sort_with_index(V)
+    cumulative = np.concatenate((np.cumsum(a[iu.numpy()], axis=1),
+                                 np.cumsum(b[iv.numpy()], axis=1)), axis=1)
+    qs, order = (t.numpy() for t in _sort_with_index(torch.from_numpy(cumulative)))
+    from_u = order < n
+    index_u = np.cumsum(from_u, axis=1)
+    index_u -= from_u
+    index_v = np.arange(n + m) - index_u
+    np.minimum(index_u, n - 1, out=index_u)
+    np.minimum(index_v, m - 1, out=index_v)
+    gap = np.take_along_axis(us.numpy(), index_u, axis=1)
+    gap -= np.take_along_axis(vs.numpy(), index_v, axis=1)
+    np.abs(gap, out=gap)
+    if p != 1:
+        np.power(gap, p, out=gap)
+    gap *= np.diff(qs, axis=1, prepend=np.zeros((L, 1), dtype))
+    return torch.from_numpy(gap.sum(axis=1))
+
+
 def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p: float,
                  a: torch.Tensor | None = None, b: torch.Tensor | None = None) -> torch.Tensor:
     r"""The p-th power of the 1-D Wasserstein distance on each slice.
@@ -252,6 +291,9 @@ def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p:
             return _sorted_wp_numpy(X, Y, projections, p)
         U, V = project(X, projections), project(Y, projections)
         return _abs_pow(sort_rows(U) - sort_rows(V), p).mean(dim=1)
+    weights = [w for w in (a, b) if w is not None]
+    if not _needs_grad(X, Y, projections, *weights) and _numpy_sortable(X):
+        return _quantile_wp_numpy(X, Y, projections, a, b, p)
     return _quantile_wp(project(X, projections), project(Y, projections), a, b, p)
 
 

@@ -40,7 +40,8 @@ def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_project
     Parameters
     ----------
     X, Y : torch.Tensor or numpy.ndarray, shape (n, d)
-        Same number of points.
+        Same number of points. In d = 1 the directions are +1 and -1, which give the same
+        FG_beta (it is even in theta): SFG = max-SFG = FG_beta(1).
     n_projections : int, default 100
         Number L of random directions (ignored when ``projections`` is given).
     beta : float in [0, 1], default 0.1

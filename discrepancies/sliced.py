@@ -41,6 +41,7 @@ def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projecti
     Parameters
     ----------
     X : torch.Tensor or numpy.ndarray, shape (n, d)
+        d = 1 is allowed: the directions are then +1 and -1 and SW_p is W_p itself.
     Y : torch.Tensor or numpy.ndarray, shape (m, d)
     n_projections : int, default 100
         Number L of random directions (ignored when ``projections`` is given). The Monte Carlo
@@ -96,7 +97,7 @@ def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     Parameters
     ----------
     X, Y, p, projections, seed, a, b
-        As in :func:`sw`.
+        As in :func:`sw`. In d = 1 both directions give W_p and no ascent step is taken.
     n_projections : int, default 100
         Random starting candidates.
     n_iter : int >= 0, default 100

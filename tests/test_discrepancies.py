@@ -113,6 +113,31 @@ def test_unequal_sizes_and_weights_match_reference():
         assert sw(X, Y, projections=P, p=p) == pytest.approx(reference.sw(X, Y, P, p), rel=1e-12)
 
 
+def test_weighted_paths_match_reference_with_ties_and_zero_weights():
+    # Integer points on axis directions (ties inside each cloud and across them), weights in
+    # eighths (cumulative weights of u and v meet exactly) with zeros among them: the NumPy
+    # path (no gradient) and the torch path (gradient) against the oracle.
+    rng = np.random.default_rng(4)
+    P = np.eye(3)[:, [0, 1, 2, 0, 1]]
+    for trial in range(40):
+        n, m = rng.integers(1, 12, 2)
+        X, Y = rng.integers(-2, 3, (n, 3)).astype(float), rng.integers(-2, 3, (m, 3)).astype(float)
+        a, b = rng.integers(0, 3, n).astype(float), rng.integers(0, 3, m).astype(float)
+        a[0], b[0] = a[0] + 1, b[0] + 1
+        a, b = a / a.sum(), b / b.sum()
+        for wa, wb in ((a, b), (None, b), (None, None)):
+            expected = reference.wp_per_slice(X, Y, P, 1.5, wa, wb)
+            t = [None if z is None else torch.from_numpy(z) for z in (X, Y, P, wa, wb)]
+            free = wp_per_slice(t[0], t[1], t[2], 1.5, t[3], t[4])
+            graph = wp_per_slice(t[0].clone().requires_grad_(), t[1], t[2], 1.5, t[3], t[4])
+            for got in (free, graph.detach()):
+                np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12, atol=1e-15,
+                                           err_msg=str(trial))
+            low = [None if z is None else z.float() for z in t]
+            np.testing.assert_allclose(wp_per_slice(*low[:3], 1.5, *low[3:]).numpy(), expected,
+                                       rtol=1e-5, atol=1e-6, err_msg=str(trial))
+
+
 def test_numpy_in_numpy_out_and_tensor_in_tensor_out(clouds):
     X, Y, _ = clouds
     for name, fn in FNS.items():
