@@ -403,10 +403,12 @@ class Rescaled:
 def _range_exponent(X: torch.Tensor, Y: torch.Tensor, degree: float, count: int) -> int | None:
     """None when a computation homogeneous of degree ``degree`` in the data, with sums of at
     most ``count`` terms, can run on X and Y as they are: with m the largest |entry|, every
-    projected value or gap is at most 4 sqrt(d) m, so no intermediate reaches the dtype's
-    largest value if ``count (4 sqrt(d) m)^degree`` (with 3 bits to spare) does not, and none
-    of the size of the data underflows if ``m^degree >= tiny / eps``. Otherwise the exponent e
-    for which ``4 sqrt(d) m / 2^e`` is in [1, 2).
+    projected value or gap (centred ones included) is at most 4 sqrt(d) m, so no intermediate
+    reaches the dtype's largest value if ``count (4 sqrt(d) m)^degree`` does not, with 8 bits
+    to spare (the structure term's constant 8, and the spherical ascent's placed draws, whose
+    parts can exceed a unit vector's projections), and none of the size of the data
+    underflows if ``m^degree >= tiny / eps``. Otherwise the exponent e for which
+    ``4 sqrt(d) m / 2^e`` is in [1, 2).
 
     Costs one pass over the data (``aminmax``); the common case then runs unchanged, bit for
     bit.
@@ -416,7 +418,7 @@ def _range_exponent(X: torch.Tensor, Y: torch.Tensor, degree: float, count: int)
         return None  # every projection is zero: nothing can overflow
     finfo = torch.finfo(X.dtype)
     log2_bound = log2_top + 2 + 0.5 * math.log2(X.shape[1])
-    overflow_free = math.log2(count) + degree * log2_bound + 3 < math.log2(finfo.max)
+    overflow_free = math.log2(count) + degree * log2_bound + 8 < math.log2(finfo.max)
     underflow_free = degree * log2_top >= math.log2(finfo.tiny) - math.log2(finfo.eps)
     if overflow_free and underflow_free:
         return None
