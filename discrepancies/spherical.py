@@ -627,7 +627,9 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     ------
     ValueError, TypeError
         Bad point clouds, n != m, d < 2, p < 1, beta outside [0, 1], kappa < 0,
-        n_projections < 1, n_iter < 0, lr <= 0, a ``loc`` of the wrong shape or norm.
+        n_projections < 1, n_iter < 0, lr <= 0, a ``loc`` of the wrong shape or norm, a
+        ``log`` that is not a bool, a value the dtype cannot hold (huge or tiny data and large
+        p are otherwise rescaled, as in :func:`discrepancies.sfg`).
 
     References
     ----------
