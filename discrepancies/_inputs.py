@@ -345,10 +345,11 @@ def times_pow2(t: torch.Tensor, k: int) -> torch.Tensor:
     return t
 
 
-def _log2_max_abs(t: torch.Tensor) -> float:
-    """log2 of the largest |entry| (-inf when all are zero), without an |t| temporary."""
-    low, high = torch.aminmax(t.detach())
-    top = max(-low.item(), high.item())
+def _log2_max_abs(*tensors: torch.Tensor) -> float:
+    """log2 of the largest |entry| of the tensors (-inf when all are zero), without an |t|
+    temporary and with one device-to-host read."""
+    ends = torch.stack([end for t in tensors for end in torch.aminmax(t.detach())])
+    top = ends.abs().max().item()
     return math.log2(top) if top > 0 else -math.inf
 
 
@@ -356,14 +357,13 @@ def _log2_max_abs(t: torch.Tensor) -> float:
 class Rescaled:
     """Point clouds moved to a safe range, and the way back.
 
-    ``X``, ``Y`` are the caller's clouds times ``2**-exponent``, in float64 (float32 on MPS),
-    so a power of two and exact; ``beta`` the fused weight to use on them (FG family). A value
-    ``v`` computed on them is the caller's ``2**log2_factor * v`` (:meth:`restore`).
+    ``X``, ``Y`` are the caller's clouds times a power of two (exact), in float64 (float32 on
+    MPS); ``beta`` the fused weight to use on them (FG family). A value ``v`` computed on them
+    is the caller's ``2**log2_factor * v`` (:meth:`restore`).
     """
 
     X: torch.Tensor
     Y: torch.Tensor
-    exponent: int
     log2_factor: float
     dtype: torch.dtype
     beta: float | None = None
@@ -413,7 +413,7 @@ def _range_exponent(X: torch.Tensor, Y: torch.Tensor, degree: float, count: int)
     Costs one pass over the data (``aminmax``); the common case then runs unchanged, bit for
     bit.
     """
-    log2_top = max(_log2_max_abs(X), _log2_max_abs(Y))
+    log2_top = _log2_max_abs(X, Y)
     if log2_top == -math.inf:
         return None  # every projection is zero: nothing can overflow
     finfo = torch.finfo(X.dtype)
@@ -429,7 +429,7 @@ def _rescaled(X: torch.Tensor, Y: torch.Tensor, exponent: int, log2_factor: floa
               beta: float | None = None) -> Rescaled:
     work = _work_dtype(X.device)
     return Rescaled(times_pow2(X.to(work), -exponent), times_pow2(Y.to(work), -exponent),
-                    exponent, log2_factor, X.dtype, beta)
+                    log2_factor, X.dtype, beta)
 
 
 def range_rescaling(X: torch.Tensor, Y: torch.Tensor, p: float, count: int) -> Rescaled | None:

@@ -524,7 +524,7 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
                          f"got d={d}")
     generator = make_generator(seed, X.device)
     # huge or tiny data, or a large p: FG_beta is c times FG_beta' on rescaled data (the same
-    # maximising location), see discrepancies.fused_rescaling
+    # maximising location), see discrepancies._inputs.fused_rescaling
     rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + L)
     if rescaled is not None:
         X, Y, beta = rescaled.X, rescaled.Y, rescaled.beta
