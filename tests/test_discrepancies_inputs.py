@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from discrepancies import REGISTRY, max_sfg, max_sw, sfg, sw
+from discrepancies import REGISTRY, max_sfg, max_sw, reference, sfg, sw
 from discrepancies._inputs import check_finite, check_kappa, check_locations, make_generator
 
 FNS = {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg}
@@ -178,6 +178,23 @@ def test_weights_that_require_grad_are_refused(name):
     with pytest.raises(ValueError, match="b must not require grad"):
         FNS[name](Xt, Yt, b=w)
     assert torch.isfinite(FNS[name](Xt, Yt, a=w.detach(), b=w.detach()))
+
+
+def test_weights_are_at_a_kink_when_uniform_and_n_equals_m():
+    """Why weights are not differentiated: at uniform weights with n = m every cumulative weight
+    of one measure equals one of the other, and W_p^p has different one-sided derivatives
+    along a direction that keeps the sum (the reference's exact 1-D W_p, no autograd)."""
+    rng = np.random.default_rng(5)
+    u, v = rng.standard_normal(6), rng.standard_normal(6) + 0.3
+    step = np.zeros(6)
+    step[np.argmin(u)], step[np.argmax(u)] = 1.0, -1.0
+
+    def w(t):
+        return reference.wasserstein_1d(u, v, np.full(6, 1 / 6) + t * step, None, 2)
+
+    h = 1e-4
+    right, left = (w(h) - w(0)) / h, (w(0) - w(-h)) / h
+    assert abs(right - left) > 0.1 * max(abs(right), abs(left))
 
 
 @pytest.mark.parametrize("name", ["sw", "max_sw"])
