@@ -156,10 +156,15 @@ def _close(got: torch.Tensor, expected: torch.Tensor | float, size: float, tol: 
                                                           + torch.finfo(torch.float32).tiny)
 
 
+def _scale(call: Call) -> float:
+    """R = sqrt(d) max |x|, a bound on the projections."""
+    return math.sqrt(call.X.shape[1]) * float(max(np.abs(call.X).max(), np.abs(call.Y).max()))
+
+
 def _size(call: Call) -> float:
     """The discrepancy's size at the data's scale (see the module docstring); inf where that
     is beyond float64 (the comparisons then only ask for finite values)."""
-    R = math.sqrt(call.X.shape[1]) * float(max(np.abs(call.X).max(), np.abs(call.Y).max()))
+    R = _scale(call)
     if call.name not in FUSED:
         return R
     beta, p = call.kw["beta"], call.kw["p"]
@@ -187,8 +192,8 @@ def check_invariances(call: Call, value: torch.Tensor) -> None:
         assert _close(call(X=call.X + shift, Y=call.Y + shift), value, size, tol), "translation"
     if call.name in FUSED and call.kw["beta"] == 1.0:
         d = call.X.shape[1]
-        moved = call(X=call.X + rng.standard_normal(d) * size ** 0.25,
-                     Y=call.Y + rng.standard_normal(d) * size ** 0.25)
+        moved = call(X=call.X + rng.standard_normal(d) * _scale(call),
+                     Y=call.Y + rng.standard_normal(d) * _scale(call))
         assert _close(moved, value, size, tol), "structure term under translations"
     check_float32_against_float64(call, value, size)
     if call.name in ("max_sw", "max_sfg"):
