@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 __all__ = [
+    "Rescaled",
     "Result",
     "as_point_clouds",
     "check_beta",
+    "check_bool",
     "check_equal_size",
     "check_finite",
     "check_kappa",
@@ -31,8 +34,10 @@ __all__ = [
     "check_weights",
     "describe",
     "finish",
+    "fused_rescaling",
     "make_generator",
     "pth_root",
+    "range_rescaling",
     "to_output",
     "to_tensor",
 ]
@@ -154,6 +159,14 @@ def _check_real(value: object, name: str) -> float:
     return value
 
 
+def check_bool(value: object, name: str) -> bool:
+    """A flag: ``True`` or ``False`` (Python or NumPy bool), nothing that merely converts to one
+    (``log="no"`` would otherwise be read as true)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {describe(value)}")
+    return bool(value)
+
+
 def check_p(p: object) -> float:
     """The order p of W_p: a finite real number >= 1."""
     p = _check_real(p, "p")
@@ -212,9 +225,17 @@ def check_weights(w: object, n: int, name: str, like: torch.Tensor) -> torch.Ten
     Returned as a tensor with the dtype and device of ``like``. The sum must be 1 within
     ``1e-6`` (float64) or ``~1e-4`` (float32): weights are not renormalised silently, because a
     sum far from 1 usually means the wrong vector was passed.
+
+    Weights that require a gradient are refused (``ValueError``): the discrepancies are
+    differentiated in the points only. (As a function of the weights, W_p is not differentiable
+    wherever a cumulative weight of one measure equals one of the other, uniform weights with
+    n = m included, so a plain autograd gradient there would be one arbitrary one-sided slope.)
     """
     if w is None:
         return None
+    if isinstance(w, torch.Tensor) and w.requires_grad:
+        raise ValueError(f"{name} must not require grad: the discrepancies are differentiable "
+                         f"in X and Y, not in the weights; pass {name}.detach()")
     t, _ = to_tensor(w, name)
     t = t.to(dtype=like.dtype, device=like.device)
     if t.ndim != 1 or t.shape[0] != n:
@@ -264,8 +285,10 @@ def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
     """A ``torch.Generator`` on ``device`` from ``seed``.
 
     ``None`` draws a fresh seed from torch's global generator (so ``torch.manual_seed`` makes
-    the call reproducible); an int seeds a new generator (same int, same draws); a generator is
-    used as it is, and must live on ``device``'s type.
+    the call reproducible); an int (Python or NumPy, not bool) in [0, 2**64) seeds a new
+    generator (same int, same draws); a generator is used as it is, and must live on
+    ``device``'s type. Floats, even integral ones, are refused (``TypeError``), and so are
+    negative ints (``ValueError``; torch would silently wrap them modulo 2**64).
     """
     device = torch.device(device)
     if isinstance(seed, torch.Generator):
@@ -279,6 +302,8 @@ def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
         raise TypeError(f"seed must be None, an int or a torch.Generator, got {describe(seed)}")
     elif seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
+    elif seed >= 2**64:
+        raise ValueError(f"seed must be < 2**64 (seeds are 64-bit), got {seed}")
     return torch.Generator(device=device).manual_seed(int(seed))
 
 
@@ -302,3 +327,151 @@ def pth_root(value: torch.Tensor, p: float) -> torch.Tensor:
     positive = value > 0
     safe = torch.where(positive, value, torch.ones_like(value))
     return torch.where(positive, safe ** (1.0 / p), torch.zeros_like(value))
+
+
+def _work_dtype(device: torch.device) -> torch.dtype:
+    """The dtype of rescaled computations: float64 (float32 on MPS, which has no float64)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+def times_pow2(t: torch.Tensor, k: int) -> torch.Tensor:
+    """``t * 2**k``, exact unless the result overflows or is subnormal. In factors of at most
+    2**120, which float32 and float64 scalars hold; the factors share k's sign, so an
+    intermediate never leaves the range when the result does not."""
+    while k:
+        step = max(-120, min(120, k))
+        t = t * 2.0**step
+        k -= step
+    return t
+
+
+def _log2_max_abs(*tensors: torch.Tensor) -> float:
+    """log2 of the largest |entry| of the tensors (-inf when all are zero), without an |t|
+    temporary and with one device-to-host read."""
+    ends = torch.stack([end for t in tensors for end in torch.aminmax(t.detach())])
+    top = ends.abs().max().item()
+    return math.log2(top) if top > 0 else -math.inf
+
+
+@dataclass(frozen=True)
+class Rescaled:
+    """Point clouds moved to a safe range, and the way back.
+
+    ``X``, ``Y`` are the caller's clouds times a power of two (exact), in float64 (float32 on
+    MPS); ``beta`` the fused weight to use on them (FG family). A value ``v`` computed on them
+    is the caller's ``2**log2_factor * v`` (:meth:`restore`).
+    """
+
+    X: torch.Tensor
+    Y: torch.Tensor
+    log2_factor: float
+    dtype: torch.dtype
+    beta: float | None = None
+
+    def cast(self, t: torch.Tensor | None) -> torch.Tensor | None:
+        """Directions or weights in the working dtype (None stays None)."""
+        return None if t is None else t.to(self.X.dtype)
+
+    def restore(self, value: torch.Tensor, name: str | None = None, power: float = 1,
+                dtype: torch.dtype | None = None) -> torch.Tensor:
+        """``(2**log2_factor * value) ** power`` in ``dtype`` (the caller's by default).
+
+        With ``name`` (a returned value), a result outside the dtype's range raises a
+        ``ValueError`` that says so; without (a logged quantity, such as the p-th powers per
+        slice), it becomes inf there.
+        """
+        k = math.floor(self.log2_factor)
+        out = times_pow2(value * 2.0 ** (self.log2_factor - k), k)
+        if power != 1:
+            out = out.pow(power)
+        dtype = self.dtype if dtype is None else dtype
+        out = out.to(dtype)
+        if name is not None and not bool(torch.isfinite(out.detach()).all()):
+            finfo = torch.finfo(dtype)
+            work = value.detach()
+            if bool(torch.isfinite(work).all()) and bool((work > 0).all()):
+                log10 = (math.log2(work.max().item()) + self.log2_factor) * power * math.log10(2)
+                size = f"about 10^{log10:.1f}"
+            else:
+                size = f"beyond the range of {value.dtype} even after rescaling"
+            raise ValueError(f"{name} of these X and Y is {size}, not representable in {dtype} "
+                             f"(largest finite value {finfo.max:.4g}): scale X and Y down, or "
+                             f"use a wider dtype or a smaller p")
+        return out
+
+
+def _range_exponent(X: torch.Tensor, Y: torch.Tensor, degree: float, count: int) -> int | None:
+    """None when a computation homogeneous of degree ``degree`` in the data, with sums of at
+    most ``count`` terms, can run on X and Y as they are: with m the largest |entry|, every
+    projected value or gap (centred ones included) is at most 4 sqrt(d) m, so no intermediate
+    reaches the dtype's largest value if ``count (4 sqrt(d) m)^degree`` does not, with 8 bits
+    to spare (the structure term's constant 8, and the spherical ascent's placed draws, whose
+    parts can exceed a unit vector's projections), and none of the size of the data
+    underflows if ``m^degree >= tiny / eps``. Otherwise the exponent e for which
+    ``4 sqrt(d) m / 2^e`` is in [1, 2).
+
+    Costs one pass over the data (``aminmax``); the common case then runs unchanged, bit for
+    bit.
+    """
+    log2_top = _log2_max_abs(X, Y)
+    if log2_top == -math.inf:
+        return None  # every projection is zero: nothing can overflow
+    finfo = torch.finfo(X.dtype)
+    log2_bound = log2_top + 2 + 0.5 * math.log2(X.shape[1])
+    overflow_free = math.log2(count) + degree * log2_bound + 8 < math.log2(finfo.max)
+    underflow_free = degree * log2_top >= math.log2(finfo.tiny) - math.log2(finfo.eps)
+    if overflow_free and underflow_free:
+        return None
+    return math.floor(log2_bound)
+
+
+def _rescaled(X: torch.Tensor, Y: torch.Tensor, exponent: int, log2_factor: float,
+              beta: float | None = None) -> Rescaled:
+    work = _work_dtype(X.device)
+    return Rescaled(times_pow2(X.to(work), -exponent), times_pow2(Y.to(work), -exponent),
+                    log2_factor, X.dtype, beta)
+
+
+def range_rescaling(X: torch.Tensor, Y: torch.Tensor, p: float, count: int) -> Rescaled | None:
+    """For SW and max-SW (W_p is 1-homogeneous: W_p(sX, sY) = s W_p(X, Y)): None when the
+    p-th powers of the gaps between X and Y, summed ``count`` at a time, stay in range in their
+    dtype; else X, Y rescaled by a power of two (:class:`Rescaled`), on which the caller
+    computes W_p per slice with the gaps divided by their largest before the p-th power, so
+    that no p (100, 10^6) overflows either."""
+    exponent = _range_exponent(X, Y, p, count)
+    return None if exponent is None else _rescaled(X, Y, exponent, float(exponent))
+
+
+_FUSED_MAX_P = 100
+
+
+def fused_rescaling(X: torch.Tensor, Y: torch.Tensor, beta: float, p: float,
+                    count: int) -> Rescaled | None:
+    r"""For the FG family: None when FG_beta on X, Y stays in range in their dtype, else X, Y
+    rescaled by :math:`s = 2^e` (:class:`Rescaled`) and the fused weight to use on them.
+
+    The transport term is p-homogeneous and the structure term 4-homogeneous, so for each
+    coupling :math:`(1-\beta) s^p T + \beta s^4 S = c\,[(1-\beta') T + \beta' S]` with
+    :math:`c = (1-\beta) s^p + \beta s^4` and :math:`\beta' = \beta s^4 / c`: FG_beta on the
+    caller's data is c times FG_beta' on the rescaled data, slice by slice, with the same
+    coupling and the same maximising direction or location. ``log2_factor`` is
+    :math:`\log_2 c`, computed without forming :math:`s^p`.
+
+    The p-th powers of the rescaled gaps (at most 2) must also stay above float64's smallest
+    number, which holds for gaps down to 2^-9 of the largest when p <= 100; beyond that the
+    transport term could silently underflow to 0, so a larger p raises a ``ValueError``
+    (only here: where no rescaling is needed, any p is computed).
+    """
+    exponent = _range_exponent(X, Y, max(p, 4.0), count)
+    if exponent is None:
+        return None
+    if p > _FUSED_MAX_P:
+        raise ValueError(f"p must be <= {_FUSED_MAX_P} for the FG family on these X and Y, got "
+                         f"p={p}: FG_beta has no p-th root, and the p-th powers of their gaps "
+                         f"leave the range of {X.dtype}, and of float64 after rescaling")
+    structure = math.log2(beta) + 4 * exponent if beta > 0 else -math.inf
+    transport = math.log2(1 - beta) + p * exponent if beta < 1 else -math.inf
+    high, low = max(structure, transport), min(structure, transport)
+    log2_factor = high + math.log2(1 + 2.0 ** (low - high))
+    scaled_beta = min(1.0, 2.0 ** (structure - log2_factor))
+    return _rescaled(X, Y, exponent, log2_factor, scaled_beta)

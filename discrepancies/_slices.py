@@ -21,7 +21,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["fg_per_slice", "project", "sort_rows", "wp_per_slice"]
+from ._inputs import pth_root
+
+__all__ = ["fg_per_slice", "power_mean", "project", "sort_rows", "wp_per_slice",
+           "wp_roots_per_slice"]
 
 _NUMPY_SORTED = (torch.float32, torch.float64)
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64}
@@ -198,13 +201,14 @@ def _abs_pow(x: torch.Tensor, p: float) -> torch.Tensor:
     return x.abs().pow(p)
 
 
-def _quantile_wp(U: torch.Tensor, V: torch.Tensor, a: torch.Tensor | None,
-                 b: torch.Tensor | None, p: float) -> torch.Tensor:
-    """W_p^p per row between weighted 1-D measures, through their quantile functions.
+def _quantile_gaps(U: torch.Tensor, V: torch.Tensor, a: torch.Tensor | None,
+                   b: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The quantile functions of weighted 1-D measures on the merged intervals, per row.
 
-    :math:`\\int_0^1 |F_u^{-1}(q) - F_v^{-1}(q)|^p dq`, exact for discrete measures: the
-    integrand is constant between consecutive values of the merged cumulative weights. Same
-    construction as POT's ``ot.wasserstein_1d`` (left-continuous inverse via ``searchsorted``).
+    Returns ``(gaps, lengths)``, both (L, n + m): :math:`F_u^{-1}(q) - F_v^{-1}(q)` on each
+    interval between consecutive values of the merged cumulative weights, where both are
+    constant, and the interval's length. Same construction as POT's ``ot.wasserstein_1d``
+    (left-continuous inverse via ``searchsorted``).
     """
     n = U.shape[1]
     m = V.shape[1]
@@ -218,8 +222,16 @@ def _quantile_wp(U: torch.Tensor, V: torch.Tensor, a: torch.Tensor | None,
     qs = torch.sort(torch.cat((cu, cv), dim=1), dim=1).values
     uq = us.gather(1, torch.searchsorted(cu, qs).clamp_(0, n - 1))
     vq = vs.gather(1, torch.searchsorted(cv, qs).clamp_(0, m - 1))
-    delta = torch.diff(qs, dim=1, prepend=torch.zeros_like(qs[:, :1]))
-    return (delta * _abs_pow(uq - vq, p)).sum(dim=1)
+    return uq - vq, torch.diff(qs, dim=1, prepend=torch.zeros_like(qs[:, :1]))
+
+
+def _quantile_wp(U: torch.Tensor, V: torch.Tensor, a: torch.Tensor | None,
+                 b: torch.Tensor | None, p: float) -> torch.Tensor:
+    """W_p^p per row between weighted 1-D measures, through their quantile functions:
+    :math:`\\int_0^1 |F_u^{-1}(q) - F_v^{-1}(q)|^p dq`, exact for discrete measures (the
+    integrand is constant on each interval of :func:`_quantile_gaps`)."""
+    gaps, lengths = _quantile_gaps(U, V, a, b)
+    return (lengths * _abs_pow(gaps, p)).sum(dim=1)
 
 
 def _quantile_wp_numpy(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor,
@@ -295,6 +307,47 @@ def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p:
     if not _needs_grad(X, Y, projections, *weights) and _numpy_sortable(X):
         return _quantile_wp_numpy(X, Y, projections, a, b, p)
     return _quantile_wp(project(X, projections), project(Y, projections), a, b, p)
+
+
+def wp_roots_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p: float,
+                       a: torch.Tensor | None = None, b: torch.Tensor | None = None,
+                       ) -> torch.Tensor:
+    r"""The 1-D Wasserstein distance :math:`W_p(\theta_l)` on each slice (the p-th root of
+    :func:`wp_per_slice`), for any p without overflow or underflow of the p-th powers.
+
+    Each slice's gaps are divided by the largest of them before the p-th power (those on
+    intervals of zero length left out):
+
+    .. math:: W_p(\theta) = M \Big(\int_0^1 \big(|F_u^{-1} - F_v^{-1}|/M\big)^p\Big)^{1/p},
+              \qquad M = \max |F_u^{-1} - F_v^{-1}| ,
+
+    so every power is at most 1 and the largest is 1. M is held fixed for autograd (the value
+    does not depend on it). Used for data that :func:`discrepancies._inputs.range_rescaling`
+    has rescaled: slower than :func:`wp_per_slice` (no NumPy fast path).
+
+    Returns
+    -------
+    torch.Tensor, shape (L,)
+        Differentiable in ``X``, ``Y`` and ``projections``.
+    """
+    U, V = project(X, projections), project(Y, projections)
+    if a is None and b is None and X.shape[0] == Y.shape[0]:
+        gaps, lengths = (sort_rows(U) - sort_rows(V)).abs(), None
+    else:
+        gaps, lengths = _quantile_gaps(U, V, a, b)
+        gaps = torch.where(lengths > 0, gaps.abs(), torch.zeros_like(gaps))
+    top = gaps.detach().amax(dim=1)
+    powers = _abs_pow(gaps / torch.where(top > 0, top, 1.0).unsqueeze(1), p)
+    inner = powers.mean(dim=1) if lengths is None else (lengths * powers).sum(dim=1)
+    return top * pth_root(inner, p)
+
+
+def power_mean(values: torch.Tensor, p: float) -> torch.Tensor:
+    r""":math:`(\frac1L \sum_l v_l^p)^{1/p}` of non-negative values (SW from the per-slice
+    W_p), the values divided by their largest before the p-th power, so that none
+    overflows."""
+    top = values.detach().max()
+    return top * pth_root(_abs_pow(values / torch.where(top > 0, top, 1.0), p).mean(), p)
 
 
 def _row_mean_product(a: torch.Tensor, b: torch.Tensor, reverse_b: bool = False,

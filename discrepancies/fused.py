@@ -11,11 +11,13 @@ from ._inputs import (
     Result,
     as_point_clouds,
     check_beta,
+    check_bool,
     check_equal_size,
     check_lr,
     check_n_iter,
     check_p,
     finish,
+    fused_rescaling,
 )
 from ._slices import fg_per_slice
 
@@ -58,6 +60,17 @@ def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_project
     -------
     0-d tensor (differentiable in X and Y) or NumPy float64; ``(value, log)`` when ``log=True``.
 
+    Notes
+    -----
+    Where the terms could overflow or underflow in the data's dtype (huge or tiny data, large
+    p), they are computed on the data rescaled by a power of two :math:`s`, in float64: the
+    transport term is p-homogeneous and the structure term 4-homogeneous, so FG_beta on the
+    data is :math:`c = (1-\beta)s^p + \beta s^4` times FG_beta' on the rescaled data, with
+    :math:`\beta' = \beta s^4 / c` (:func:`discrepancies._inputs.fused_rescaling`). The value
+    is finite whenever it is representable in the data's dtype, and a ``ValueError`` says so
+    when it is not (for example FG of float32 data of size 1e20, about 1e80). Elsewhere
+    nothing is rescaled.
+
     References
     ----------
     H. Xu, D. Luo, R. Henao, S. Shah, L. Carin. "Learning Autoencoders with Relational
@@ -65,10 +78,17 @@ def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_project
     """
     X, Y, numpy_out = as_point_clouds(X, Y)
     check_equal_size(X, Y)
-    beta, p = check_beta(beta), check_p(p)
+    beta, p, log = check_beta(beta), check_p(p), check_bool(log, "log")
     P = resolve_projections(projections, n_projections, seed, X)
-    per_slice = fg_per_slice(X, Y, P, beta, p)
-    return finish(per_slice.mean(), numpy_out, log, {"projections": P, "per_slice": per_slice})
+    rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + P.shape[1])
+    if rescaled is None:
+        per_slice = fg_per_slice(X, Y, P, beta, p)
+        value = per_slice.mean()
+    else:
+        per_slice = fg_per_slice(rescaled.X, rescaled.Y, rescaled.cast(P), rescaled.beta, p)
+        value = rescaled.restore(per_slice.mean(), "sfg")
+        per_slice = rescaled.restore(per_slice)
+    return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})
 
 
 def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
@@ -97,18 +117,29 @@ def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
 
     Returns
     -------
-    As in :func:`sfg`.
+    As in :func:`sfg` (which also says when the data are rescaled; the maximising direction
+    is the same).
     """
     X, Y, numpy_out = as_point_clouds(X, Y)
     check_equal_size(X, Y)
-    beta, p = check_beta(beta), check_p(p)
+    beta, p, log = check_beta(beta), check_p(p), check_bool(log, "log")
     n_iter, lr = check_n_iter(n_iter), check_lr(lr)
     candidates = resolve_projections(projections, n_projections, seed, X)
-    Xd, Yd = X.detach(), Y.detach()
-    result = maximise_direction(lambda P: fg_per_slice(Xd, Yd, P, beta, p), candidates,
-                                n_iter, lr)
+    rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + candidates.shape[1])
+    work = (X, Y, beta) if rescaled is None else (rescaled.X, rescaled.Y, rescaled.beta)
+    Xw, Yw, beta_w = work
+    Xd, Yd = Xw.detach(), Yw.detach()
+    result = maximise_direction(lambda P: fg_per_slice(Xd, Yd, P, beta_w, p),
+                                candidates.to(Xw.dtype), n_iter, lr)
+    per_slice = fg_per_slice(Xw, Yw, result.point[:, None], beta_w, p)
     direction = result.point.to(X.dtype)
-    per_slice = fg_per_slice(X, Y, direction[:, None], beta, p)
-    return finish(per_slice[0], numpy_out, log, {
+    history = torch.tensor(result.history)
+    if rescaled is None:
+        value = per_slice[0]
+    else:
+        value = rescaled.restore(per_slice[0], "max_sfg")
+        per_slice = rescaled.restore(per_slice)
+        history = rescaled.restore(history.double(), dtype=history.dtype)
+    return finish(value, numpy_out, log, {
         "projections": direction[:, None], "per_slice": per_slice, "direction": direction,
-        "history": torch.tensor(result.history)})
+        "history": history})

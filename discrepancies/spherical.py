@@ -93,6 +93,7 @@ from ._directions import random_projections
 from ._inputs import (
     as_point_clouds,
     check_beta,
+    check_bool,
     check_equal_size,
     check_kappa,
     check_locations,
@@ -102,6 +103,7 @@ from ._inputs import (
     check_p,
     check_positive_int,
     finish,
+    fused_rescaling,
     make_generator,
 )
 from ._slices import (
@@ -504,15 +506,15 @@ def _stratum_weights(n_projections: int, k: int, like: torch.Tensor) -> torch.Te
 
 def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampler], k: int,
                n_projections: object, beta: object, p: object, kappa: object, n_iter: object,
-               lr: object, loc: object, seed: object, log: bool,
-               location_key: str) -> Result:
+               lr: object, loc: object, seed: object, log: bool, location_key: str,
+               name: str) -> Result:
     """The common driver of :func:`ssfg`, :func:`mssfg` and :func:`pssfg` (see the module
     docstring for the three stages)."""
     X, Y, numpy_out = as_point_clouds(X, Y)
     check_equal_size(X, Y)
     beta, p, kappa = check_beta(beta), check_p(p), check_kappa(kappa)
     L = check_n_projections(n_projections)
-    n_iter, lr = check_n_iter(n_iter), check_lr(lr)
+    n_iter, lr, log = check_n_iter(n_iter), check_lr(lr), check_bool(log, "log")
     if k > L:
         raise ValueError(f"n_components must be <= n_projections (each component needs a draw), "
                          f"got n_components={k} and n_projections={L}")
@@ -521,6 +523,11 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
         raise ValueError(f"X and Y must have dimension d >= 2 (directions live on S^(d-1)), "
                          f"got d={d}")
     generator = make_generator(seed, X.device)
+    # huge or tiny data, or a large p: FG_beta is c times FG_beta' on rescaled data (the same
+    # maximising location), see discrepancies._inputs.fused_rescaling
+    rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + L)
+    if rescaled is not None:
+        X, Y, beta = rescaled.X, rescaled.Y, rescaled.beta
     data = _Centred.of(X, Y)
 
     if loc is None:
@@ -554,9 +561,14 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
     per_slice = fg_per_slice(X, Y, projections, beta, p)
     value = per_slice.mean() if k == 1 else per_slice @ weights
     location = best if location_key == "locations" else best[0]
+    history = torch.tensor(history, dtype=torch.float64)
+    if rescaled is not None:
+        value, per_slice = rescaled.restore(value, name), rescaled.restore(per_slice)
+        history = rescaled.restore(history, dtype=torch.float64)
+        projections, location = projections.to(rescaled.dtype), location.to(rescaled.dtype)
     return finish(value, numpy_out, log, {
         "projections": projections, "per_slice": per_slice, location_key: location,
-        "history": torch.tensor(history, dtype=torch.float64)})
+        "history": history})
 
 
 def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
@@ -615,7 +627,9 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     ------
     ValueError, TypeError
         Bad point clouds, n != m, d < 2, p < 1, beta outside [0, 1], kappa < 0,
-        n_projections < 1, n_iter < 0, lr <= 0, a ``loc`` of the wrong shape or norm.
+        n_projections < 1, n_iter < 0, lr <= 0, a ``loc`` of the wrong shape or norm, a
+        ``log`` that is not a bool, a value the dtype cannot hold (huge or tiny data and large
+        p are otherwise rescaled, as in :func:`discrepancies.sfg`).
 
     References
     ----------
@@ -624,7 +638,7 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     """
     return _spherical(X, Y, make_draw=_draw_vmf, k=1, n_projections=n_projections, beta=beta,
                       p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed, log=log,
-                      location_key="direction")
+                      location_key="direction", name="ssfg")
 
 
 def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
@@ -649,7 +663,7 @@ def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     """
     return _spherical(X, Y, make_draw=_draw_power, k=1, n_projections=n_projections,
                       beta=beta, p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed,
-                      log=log, location_key="direction")
+                      log=log, location_key="direction", name="pssfg")
 
 
 def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
@@ -688,4 +702,4 @@ def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     k = check_positive_int(n_components, "n_components", 1)
     return _spherical(X, Y, make_draw=_draw_vmf, k=k, n_projections=n_projections, beta=beta,
                       p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed, log=log,
-                      location_key="locations")
+                      location_key="locations", name="mssfg")

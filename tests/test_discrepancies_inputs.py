@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from discrepancies import max_sfg, max_sw, sfg, sw
+from discrepancies import REGISTRY, max_sfg, max_sw, reference, sfg, sw
 from discrepancies._inputs import check_finite, check_kappa, check_locations, make_generator
 
 FNS = {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg}
@@ -122,3 +122,91 @@ def test_finite_check_survives_an_overflowing_sum():
     check_finite(big, "X")
     with pytest.raises(ValueError, match="X must be finite, got the value -inf"):
         check_finite(torch.tensor([[1e308, -np.inf, np.inf]], dtype=torch.float64), "X")
+
+
+ALL = REGISTRY  # n_projections=5: mssfg's default 5 components need 5 draws
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("log", ["no", "", 1, 0, None, np.array(True)])
+def test_log_must_be_a_bool(name, log):
+    """Mutation caught: ``log`` used for its truth value (``log="no"`` returned a pair)."""
+    with pytest.raises(TypeError, match="log must be True or False, got"):
+        ALL[name](X, Y, n_projections=5, log=log)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_numpy_bools_are_bools(name):
+    assert isinstance(ALL[name](X, Y, n_projections=5, seed=0, log=np.bool_(True)), tuple)
+    assert isinstance(ALL[name](X, Y, n_projections=5, seed=0, log=np.bool_(False)), np.float64)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize(("seed", "err", "message"), [
+    (2**70, ValueError, r"seed must be < 2\*\*64 \(seeds are 64-bit\), got 1180591620717411303424"),
+    (2**64, ValueError, r"seed must be < 2\*\*64"),
+    (-1, ValueError, "seed must be >= 0, got -1"),
+    (True, TypeError, "seed must be None, an int or a torch.Generator, got True"),
+    (3.0, TypeError, "seed must be None, an int or a torch.Generator, got 3.0"),
+    (np.float64(3), TypeError, "seed must be None, an int or a torch.Generator"),
+])
+def test_seed_outside_the_64_bit_range_or_not_an_int(name, seed, err, message):
+    """Mutation caught: no upper bound (torch's "Overflow when unpacking long long", which does
+    not name the argument)."""
+    with pytest.raises(err, match=message):
+        ALL[name](X, Y, n_projections=5, seed=seed)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_seeds_at_the_ends_of_the_range_and_numpy_ints(name):
+    fn = ALL[name]
+    assert fn(X, Y, n_projections=5, seed=np.int64(3)) == fn(X, Y, n_projections=5, seed=3)
+    top = fn(X, Y, n_projections=5, seed=2**64 - 1)
+    assert np.isfinite(top) and top == fn(X, Y, n_projections=5, seed=np.uint64(2**64 - 1))
+    assert fn(X, Y, n_projections=5, seed=0) != top
+
+
+@pytest.mark.parametrize("name", ["sw", "max_sw"])
+def test_weights_that_require_grad_are_refused(name):
+    """Gradients with respect to the weights are not provided (see ``check_weights``): such
+    weights raise instead of returning a gradient that is zero or one-sided at uniform weights.
+    Mutation caught: the check removed (the call then returns)."""
+    w = torch.full((8,), 1 / 8, dtype=torch.float64, requires_grad=True)
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+    with pytest.raises(ValueError, match=r"a must not require grad.*pass a\.detach\(\)"):
+        FNS[name](Xt, Yt, a=w)
+    with pytest.raises(ValueError, match="b must not require grad"):
+        FNS[name](Xt, Yt, b=w)
+    assert torch.isfinite(FNS[name](Xt, Yt, a=w.detach(), b=w.detach()))
+
+
+def test_weights_are_at_a_kink_when_uniform_and_n_equals_m():
+    """Why weights are not differentiated: at uniform weights with n = m every cumulative weight
+    of one measure equals one of the other, and W_p^p has different one-sided derivatives
+    along a direction that keeps the sum (the reference's exact 1-D W_p, no autograd)."""
+    rng = np.random.default_rng(5)
+    u, v = rng.standard_normal(6), rng.standard_normal(6) + 0.3
+    step = np.zeros(6)
+    step[np.argmin(u)], step[np.argmax(u)] = 1.0, -1.0
+
+    def w(t):
+        return reference.wasserstein_1d(u, v, np.full(6, 1 / 6) + t * step, None, 2)
+
+    h = 1e-4
+    right, left = (w(h) - w(0)) / h, (w(0) - w(-h)) / h
+    assert abs(right - left) > 0.1 * max(abs(right), abs(left))
+
+
+@pytest.mark.parametrize("name", ["sw", "max_sw"])
+@pytest.mark.parametrize(("dtype", "tol"), [(torch.float64, 1e-6),
+                                            (torch.float32, 1e3 * torch.finfo(torch.float32).eps)])
+def test_weight_sum_tolerance_is_the_documented_one(name, dtype, tol):
+    """Weights must sum to 1 within 1e-6 (float64) or 1e3 float32 eps (about 1.2e-4): half of
+    it is accepted, twice it refused. Mutations caught: the tolerance ten times looser (twice it
+    accepted) or ten times tighter (half of it refused)."""
+    Xt, Yt = torch.from_numpy(X).to(dtype), torch.from_numpy(Y).to(dtype)
+    uniform = torch.full((8,), 1 / 8, dtype=torch.float64)
+    inside, outside = ((uniform * (1 + f * tol)).to(dtype) for f in (0.5, 2.0))
+    assert torch.isfinite(FNS[name](Xt, Yt, a=inside, seed=0))
+    with pytest.raises(ValueError, match=r"a must sum to 1, got a sum of 1\.000"):
+        FNS[name](Xt, Yt, a=outside, seed=0)

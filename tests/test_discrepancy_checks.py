@@ -76,3 +76,24 @@ def test_gradients_check_fails_on_a_wrong_gradient(monkeypatch, name):
     monkeypatch.setattr(checks, name, _flipped_gradient(getattr(checks, name)))
     result = checks.gradients(Context(seed=0))
     assert not result.passed, result.measured
+
+
+def test_property_fuzz_check_fails_when_a_property_fails_or_the_tests_are_missing(
+        monkeypatch, tmp_path):
+    """The check is the fuzz module's pytest verdict: a failing test file (the mutation) gives
+    a failed check that names it, a missing one a failed check, never a silent pass."""
+    failing = tmp_path / "tests" / "test_fuzz_discrepancies.py"
+    failing.parent.mkdir()
+    failing.write_text("def test_property():\n    assert 1 == 2\n")
+    monkeypatch.setattr(checks, "FUZZ_TESTS", failing)
+    result = checks.property_fuzz(Context(seed=0, quick=True))
+    assert not result.passed and "FAILED" in result.detail and "test_property" in result.detail
+    monkeypatch.setattr(checks, "FUZZ_TESTS", tmp_path / "missing.py")
+    result = checks.property_fuzz(Context(seed=0, quick=True))
+    assert not result.passed and "missing" in result.detail
+
+
+@pytest.mark.slow
+def test_property_fuzz_check_passes():
+    result = checks.property_fuzz(Context(seed=0, quick=True))
+    assert result.passed, result.detail

@@ -208,6 +208,40 @@ def test_objective_matches_quadrature_and_catches_wrong_kappa(name):
         assert rejected == (0 if mutated is None else 2), (mutated, rejected)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_value_uses_fresh_draws_not_the_ascent_draws(name):
+    """The value averages FG_beta over draws made after the ascent at its best location, not
+    over the common random numbers the ascent maximised (that estimate is biased upwards).
+    Independent re-evaluation: from the same seed, the sampler reproduces the draws the ascent
+    placed at the best location (they sit on the base draws' generator state; their reference
+    mean is the best objective of the history) and the fresh ones (the state after them).
+    Mutation caught: the final draws taken on the base draws' generator state (the ascent's own
+    draws; the value is then the history's best)."""
+    X, Y = _problem(30, 4, 3)
+    k = 2 if name == "mssfg" else 1
+    kw = {"n_components": k} if name == "mssfg" else {}
+    start = torch.eye(4, dtype=X.dtype)[1:1 + k]
+    L, seed = 16, 7
+    value, log = FAMILY[name](X, Y, loc=start if k > 1 else start[0], n_iter=4, n_projections=L,
+                              seed=seed, log=True, **kw)
+    best = log["locations"] if name == "mssfg" else log["direction"][None]
+    draw = SAMPLERS[name][0](spherical.DEFAULTS["kappa"], L)
+    ascent_draws = draw(best, torch.Generator().manual_seed(seed)).T
+    g = torch.Generator().manual_seed(seed)
+    draw.base_draws(start, g)
+    fresh = draw(best, g).T
+
+    def mean_fg(P: torch.Tensor) -> float:
+        per = reference.fg_per_slice(X.numpy(), Y.numpy(), P.numpy(), 0.1, 2.0)
+        return _stratified_mean(per, k)
+
+    assert mean_fg(ascent_draws) == pytest.approx(log["history"].max().item(), rel=1e-10)
+    torch.testing.assert_close(log["projections"], fresh, rtol=0, atol=1e-15)
+    assert value.item() == pytest.approx(mean_fg(fresh), rel=1e-12)
+    assert (log["projections"] - ascent_draws).abs().max() > 0.1
+    assert abs(value.item() - mean_fg(ascent_draws)) > 1e-6 * value.item()
+
+
 # ---------------------------------------------------------------- ordering and kappa limits
 
 Z_ORDER = sc.z_bonferroni(1e-3, 3 * len(NAMES))
