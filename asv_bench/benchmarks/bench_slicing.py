@@ -88,6 +88,13 @@ def references(dims: list[int], base: int) -> dict[tuple[str, int], tuple[float,
     return out
 
 
+def relative_rmse(values: np.ndarray, exact: float, exact_se: float) -> float:
+    """sqrt(mean((values - exact)^2) - exact_se^2) / |exact|, floored at 0: the RMSE against
+    the true limit, the reference's own variance taken out."""
+    mse = float(np.mean((np.asarray(values) - exact) ** 2)) - exact_se**2
+    return math.sqrt(max(mse, 0.0)) / abs(exact)
+
+
 class SlicingError:
     """Relative RMSE of each scheme against the exact limit, along d and L."""
 
@@ -110,8 +117,7 @@ class SlicingError:
 
     def track_rmse(self, cache: dict, quantity: str, method: str, d: int, L: int) -> float:
         values = np.array([self.estimate(s) for s in range(seed(), seed() + N_SEEDS)])
-        mse = float(np.mean((values - self.exact) ** 2)) - self.exact_se**2
-        return math.sqrt(max(mse, 0.0)) / abs(self.exact)
+        return relative_rmse(values, self.exact, self.exact_se)
 
     def track_reference_error(self, cache: dict, quantity: str, method: str, d: int,
                               L: int) -> float:
