@@ -156,6 +156,7 @@ def draw(points: list[ErrorPoint], out: Path, source: str) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     quantities = [q for q in QUANTITIES if any(p.quantity == q for p in points)]
     dims = sorted({p.d for p in points})
@@ -184,6 +185,7 @@ def draw(points: list[ErrorPoint], out: Path, source: str) -> list[Path]:
                             if (p.quantity, p.d) == (quantity, d))
                 ax.axhline(floor, color="grey", linewidth=0.8, linestyle=":")
                 ax.set(xscale="log", yscale="log", title=f"{QUANTITIES[quantity].name}, d = {d}")
+                ax.xaxis.set_minor_formatter(NullFormatter())  # crowded on narrow ranges
                 ax.grid(True, which="major", alpha=0.3)
                 ax.legend(fontsize=7, title="scheme (slope)", title_fontsize=7, frameon=False)
                 if row == len(quantities) - 1:

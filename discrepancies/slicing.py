@@ -262,13 +262,11 @@ class SlicingScheme:
     draw : ``draw(d, L, generator, dtype, device) -> (d, L)`` unit directions.
     control_variate : the mean over directions is :func:`control_variate_mean` (needs i.i.d.
         uniform directions and p = 2 W_2^2 per slice), not the plain mean.
-    summary : one line for error messages and tables.
     """
 
     name: str
     draw: Draw
     control_variate: bool = False
-    summary: str = ""
 
     def mean(self, per_slice: torch.Tensor, projections: torch.Tensor, X: torch.Tensor,
              Y: torch.Tensor, a: torch.Tensor | None = None,
@@ -280,15 +278,10 @@ class SlicingScheme:
 
 
 SCHEMES: dict[str, SlicingScheme] = {s.name: s for s in (
-    SlicingScheme("mc", random_projections, summary="i.i.d. uniform directions"),
-    SlicingScheme("orthogonal", orthogonal_projections,
-                  summary="blocks of d orthonormal directions (Haar rotations)"),
-    SlicingScheme("rqmc", rqmc_projections,
-                  summary="randomised QMC: rotated L-gon (d=2), rotated Fibonacci spiral "
-                          "(d=3), scrambled Sobol' (other d)"),
-    SlicingScheme("control-variate", random_projections, control_variate=True,
-                  summary="i.i.d. uniform directions, leave-one-out control variates "
-                          "(p = 2 only)"),
+    SlicingScheme("mc", random_projections),
+    SlicingScheme("orthogonal", orthogonal_projections),
+    SlicingScheme("rqmc", rqmc_projections),
+    SlicingScheme("control-variate", random_projections, control_variate=True),
 )}
 
 
