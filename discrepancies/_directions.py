@@ -1,4 +1,4 @@
-"""Random directions for the sliced discrepancies: the one place that draws them.
+"""Directions for the sliced discrepancies: given ones checked, or drawn by a slicing scheme.
 
 Every discrepancy that needs uniform directions on S^{d-1} calls :func:`resolve_projections`
 with the sampler of its slicing scheme (:mod:`discrepancies.slicing`); the default,

