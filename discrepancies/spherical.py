@@ -19,7 +19,8 @@ How a value is computed (the same for the three):
    max-SFG does, scored with the value-only closed form (about 0.8 of a value-only SFG call at
    n = 5000, d = 100, L = 500 in float32: both clouds projected, two value sorts),
    or the ``loc`` given by the caller (a warm start, e.g. the previous optimum in a training
-   loop).
+   loop). The uniform directions come from the ``slicing`` scheme (:mod:`discrepancies.slicing`;
+   ``"mc"`` by default): only the start, never the vMF / power spherical draws.
 2. **Ascent** on the location(s) with :func:`discrepancies._ascent.sphere_ascent` (projected
    gradient with backtracking, best point kept), on detached X and Y. The expectation is
    estimated with ``n_projections`` draws that are reparameterised in the location and use
