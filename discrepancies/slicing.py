@@ -84,6 +84,7 @@ __all__ = [
     "control_variates",
     "haar_columns",
     "leave_one_out_estimate",
+    "numpy_seed",
     "orthogonal_projections",
     "rqmc_projections",
     "slicing_scheme",
@@ -129,7 +130,7 @@ def orthogonal_projections(d: int, n_projections: int, generator: torch.Generato
     return torch.cat(blocks, dim=1).to(dtype)
 
 
-def _numpy_seed(generator: torch.Generator) -> int:
+def numpy_seed(generator: torch.Generator) -> int:
     """A NumPy/SciPy seed drawn from ``generator`` (so ``seed`` fixes the point set too)."""
     return int(torch.randint(0, 2**62, (1,), generator=generator,
                              device=generator.device).item())
@@ -137,7 +138,7 @@ def _numpy_seed(generator: torch.Generator) -> int:
 
 def _circle_points(L: int, generator: torch.Generator) -> np.ndarray:
     """The L-gon of equally spaced angles, turned by a uniform random angle: (2, L)."""
-    shift = np.random.default_rng(_numpy_seed(generator)).uniform(0.0, 2 * math.pi)
+    shift = np.random.default_rng(numpy_seed(generator)).uniform(0.0, 2 * math.pi)
     angles = shift + 2 * math.pi * np.arange(L) / L
     return np.stack([np.cos(angles), np.sin(angles)])
 
@@ -149,7 +150,7 @@ def _spiral_points(L: int, generator: torch.Generator) -> np.ndarray:
     phi = 2 * math.pi * i * (2.0 / (3.0 + math.sqrt(5.0)))  # golden angle: 2 pi / varphi^2
     r = np.sqrt(np.clip(1.0 - z * z, 0.0, None))
     points = np.stack([r * np.cos(phi), r * np.sin(phi), z])
-    G = torch.from_numpy(np.random.default_rng(_numpy_seed(generator)).standard_normal((3, 3)))
+    G = torch.from_numpy(np.random.default_rng(numpy_seed(generator)).standard_normal((3, 3)))
     return haar_columns(G).numpy() @ points
 
 
@@ -158,7 +159,7 @@ def _sobol_points(d: int, L: int, generator: torch.Generator) -> np.ndarray:
     if d > _SOBOL_MAX_D:
         raise ValueError(f"slicing='rqmc' uses Sobol' points, defined for d <= {_SOBOL_MAX_D}, "
                          f"got d={d}")
-    rng = np.random.default_rng(_numpy_seed(generator))
+    rng = np.random.default_rng(numpy_seed(generator))
     sobol = scipy.stats.qmc.Sobol(d, scramble=True, bits=_SOBOL_BITS, seed=rng)
     with warnings.catch_warnings():
         # L not a power of 2: the first L points (documented above), not an error

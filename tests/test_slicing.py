@@ -15,7 +15,7 @@ import torch
 
 from discrepancies import REGISTRY, reference, sfg, sw
 from discrepancies._slices import wp_per_slice
-from discrepancies.slicing import SCHEMES, haar_columns, slicing_scheme
+from discrepancies.slicing import SCHEMES, haar_columns, numpy_seed, slicing_scheme
 from validation.exact_slicing import mean_abs_projection, sliced_limit
 from validation.slicing_checks import one_thread
 from validation.stats import holm
@@ -167,7 +167,7 @@ def test_each_direction_is_marginally_uniform(d, L):
 def _cube_sobol(d, L, generator, dtype, device):
     """A mutant of "rqmc": scrambled Sobol' points of [-1, 1)^d normalised directly, without
     the Gaussian inverse CDF (too much mass towards the cube's corners)."""
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    seed = numpy_seed(generator)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # L not a power of 2, as in the scheme
         cube = scipy.stats.qmc.Sobol(d, scramble=True, seed=seed).random(L) * 2 - 1

@@ -32,6 +32,7 @@ from discrepancies.slicing import (
     control_variates,
     haar_columns,
     leave_one_out_estimate,
+    numpy_seed,
     rqmc_projections,
 )
 from validation.checks import CheckResult, Context, check
@@ -118,7 +119,7 @@ def _unrotated_rqmc(d: int, L: int, generator: torch.Generator, dtype: torch.dty
     """"rqmc" in d = 2, 3 without the random rotation (a fixed point set), and in higher d
     with the Sobol' cube normalised directly (no Gaussian inverse CDF: not uniform)."""
     if d > 3:
-        rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
+        rng = np.random.default_rng(numpy_seed(generator))
         cube = scipy.stats.qmc.Sobol(d, scramble=True, seed=rng).random(L) * 2 - 1
         P = (cube / np.linalg.norm(cube, axis=1, keepdims=True)).T
         return torch.from_numpy(np.ascontiguousarray(P)).to(dtype=dtype, device=device)
