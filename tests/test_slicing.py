@@ -326,3 +326,10 @@ def test_validation_statistical_checks_quick_pass():
     ctx = Context(quick=True, seed=3)
     for result in [*schemes_unbiased_mutants_caught(ctx), rmse_against_mc(ctx)]:
         assert result.passed, (result.name, result.measured)
+
+
+def test_exact_limit_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="d=1"):
+        sliced_limit(lambda P: P[0], 1)
+    with pytest.raises(ValueError, match="replicates"):
+        sliced_limit(lambda P: P[0], 2, replicates=1)
