@@ -62,7 +62,8 @@ def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projecti
         ``"rqmc"`` randomised quasi-Monte Carlo, ``"control-variate"`` (p = 2 only) i.i.d.
         directions with leave-one-out control variates. All are unbiased for SW_p^p; the
         value returned is the p-th root of the estimate. With ``projections`` given, only the
-        control variates change the estimate.
+        control variates change the estimate (``log["per_slice"]`` keeps the raw W_p^p, whose
+        plain mean is then not the value).
 
     Returns
     -------
