@@ -15,7 +15,9 @@ Figures (PNG and SVG in ``--out``), every plotted point also in ``curves.csv``:
 - ``sampling_ratio_vmf_power_spherical``: time of vMF / time of power spherical against d,
   a line per kappa;
 - ``discrepancy_time``: time of one call against n, d and L (one axis at a time around the
-  base point), a line per ``REGISTRY`` entry and per peer.
+  base point), a line per ``REGISTRY`` entry and per peer;
+- in sweep mode, the slicing schemes' error against L and against time
+  (:mod:`asv_bench.slicing_curves`).
 """
 
 from __future__ import annotations
@@ -544,6 +546,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     write_csv(points, out / "curves.csv")
     files = draw(points, out, args.device, source)
+    if args.from_asv is None:  # the slicing schemes' error curves come from a sweep only
+        from asv_bench import slicing_curves
+
+        files += slicing_curves.run(out, args.quick, args.device, args.seed)
     for f in [out / "curves.csv", *files]:
         print(f"wrote {f.name}")
     return 0

@@ -1,10 +1,13 @@
-"""Random directions for the sliced discrepancies: the one place that draws them.
+"""Directions for the sliced discrepancies: given ones checked, or drawn by a slicing scheme.
 
-Every discrepancy that needs uniform directions on S^{d-1} calls :func:`random_projections`,
-which delegates to :func:`samplers.uniform_sphere`.
+Every discrepancy that needs uniform directions on S^{d-1} calls :func:`resolve_projections`
+with the sampler of its slicing scheme (:mod:`discrepancies.slicing`); the default,
+:func:`random_projections`, delegates to :func:`samplers.uniform_sphere`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
@@ -33,12 +36,13 @@ def random_projections(d: int, n_projections: int, generator: torch.Generator,
 
 
 def resolve_projections(projections: object, n_projections: object, seed: object,
-                        like: torch.Tensor) -> torch.Tensor:
+                        like: torch.Tensor, draw: Callable = random_projections) -> torch.Tensor:
     """The (d, L) directions of a call: ``projections`` checked when given (no draw), else
-    ``n_projections`` uniform directions from ``seed``, with the dtype and device of ``like``."""
+    ``n_projections`` directions from ``draw`` (a slicing scheme's sampler, i.i.d. uniform by
+    default) and ``seed``, with the dtype and device of ``like``."""
     L = check_n_projections(n_projections)
     d = like.shape[1]
     if projections is not None:
         return check_projections(projections, d, like)
     generator = make_generator(seed, like.device)
-    return random_projections(d, L, generator, like.dtype, like.device)
+    return draw(d, L, generator, like.dtype, like.device)

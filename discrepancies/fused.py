@@ -20,14 +20,17 @@ from ._inputs import (
     fused_rescaling,
 )
 from ._slices import fg_per_slice
+from .slicing import slicing_scheme
 
 __all__ = ["max_sfg", "sfg"]
 
 
 def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projections: int = 100,
         beta: float = 0.1, p: float = 2, projections: torch.Tensor | np.ndarray | None = None,
-        seed: int | torch.Generator | None = None, log: bool = False) -> Result:
-    r"""Sliced fused Gromov-Wasserstein discrepancy, Monte Carlo over uniform directions.
+        seed: int | torch.Generator | None = None, log: bool = False,
+        slicing: str = "mc") -> Result:
+    r"""Sliced fused Gromov-Wasserstein discrepancy, estimated over L directions (Monte Carlo
+    by default).
 
     .. math::
         SFG_\beta(\mu, \nu) = \mathbb{E}_{\theta \sim \mathcal{U}(S^{d-1})} FG_\beta(\theta),
@@ -55,6 +58,9 @@ def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_project
     seed : None, int or torch.Generator
     log : bool
         Also return ``{"projections": (d, L), "per_slice": (L,) FG_beta per direction}``.
+    slicing : str, default "mc"
+        As in :func:`discrepancies.sw`: ``"mc"``, ``"orthogonal"``, ``"rqmc"``, and
+        ``"control-variate"`` for beta = 0 and p = 2 only (where FG_0 = W_2^2).
 
     Returns
     -------
@@ -79,14 +85,16 @@ def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_project
     X, Y, numpy_out = as_point_clouds(X, Y)
     check_equal_size(X, Y)
     beta, p, log = check_beta(beta), check_p(p), check_bool(log, "log")
-    P = resolve_projections(projections, n_projections, seed, X)
+    scheme = slicing_scheme(slicing, "sfg", p=p, beta=beta)
+    P = resolve_projections(projections, n_projections, seed, X, scheme.draw)
     rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + P.shape[1])
     if rescaled is None:
         per_slice = fg_per_slice(X, Y, P, beta, p)
-        value = per_slice.mean()
+        value = scheme.mean(per_slice, P, X, Y)
     else:
-        per_slice = fg_per_slice(rescaled.X, rescaled.Y, rescaled.cast(P), rescaled.beta, p)
-        value = rescaled.restore(per_slice.mean(), "sfg")
+        Pw = rescaled.cast(P)
+        per_slice = fg_per_slice(rescaled.X, rescaled.Y, Pw, rescaled.beta, p)
+        value = rescaled.restore(scheme.mean(per_slice, Pw, rescaled.X, rescaled.Y), "sfg")
         per_slice = rescaled.restore(per_slice)
     return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})
 
@@ -95,7 +103,7 @@ def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
             n_projections: int = 100, beta: float = 0.1, p: float = 2,
             projections: torch.Tensor | np.ndarray | None = None,
             seed: int | torch.Generator | None = None, log: bool = False,
-            n_iter: int = 100, lr: float = 0.5) -> Result:
+            n_iter: int = 100, lr: float = 0.5, slicing: str = "mc") -> Result:
     r"""Max-sliced fused Gromov-Wasserstein: :math:`\max_{\theta \in S^{d-1}} FG_\beta(\theta)`.
 
     Same ascent as :func:`discrepancies.max_sw` (best of ``n_projections`` random directions or
@@ -110,6 +118,7 @@ def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     n_projections : int, default 100
     n_iter : int >= 0, default 100
     lr : float > 0, default 0.5
+    slicing : str, default "mc"
         As in :func:`discrepancies.max_sw`.
     log : bool
         Also return ``{"projections": (d, 1), "per_slice": (1,), "direction": (d,),
@@ -124,7 +133,8 @@ def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     check_equal_size(X, Y)
     beta, p, log = check_beta(beta), check_p(p), check_bool(log, "log")
     n_iter, lr = check_n_iter(n_iter), check_lr(lr)
-    candidates = resolve_projections(projections, n_projections, seed, X)
+    scheme = slicing_scheme(slicing, "max_sfg", p=p, beta=beta, expectation=False)
+    candidates = resolve_projections(projections, n_projections, seed, X, scheme.draw)
     rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + candidates.shape[1])
     work = (X, Y, beta) if rescaled is None else (rescaled.X, rescaled.Y, rescaled.beta)
     Xw, Yw, beta_w = work

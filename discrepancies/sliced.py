@@ -21,6 +21,7 @@ from ._inputs import (
     range_rescaling,
 )
 from ._slices import power_mean, wp_per_slice, wp_roots_per_slice
+from .slicing import slicing_scheme
 
 __all__ = ["max_sw", "sw"]
 
@@ -29,8 +30,8 @@ def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projecti
        p: float = 2, projections: torch.Tensor | np.ndarray | None = None,
        seed: int | torch.Generator | None = None, log: bool = False,
        a: torch.Tensor | np.ndarray | None = None,
-       b: torch.Tensor | np.ndarray | None = None) -> Result:
-    r"""Sliced Wasserstein distance, Monte Carlo estimate over uniform directions.
+       b: torch.Tensor | np.ndarray | None = None, slicing: str = "mc") -> Result:
+    r"""Sliced Wasserstein distance, estimated over L directions (Monte Carlo by default).
 
     .. math::
         SW_p(\mu, \nu) = \Big(\mathbb{E}_{\theta \sim \mathcal{U}(S^{d-1})}
@@ -60,6 +61,14 @@ def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projecti
     a, b : shapes (n,) and (m,), optional
         Non-negative weights summing to one (within 1e-6 in float64, about 1e-4 in float32);
         uniform when None. Not differentiated: weights that require grad are refused.
+    slicing : str, default "mc"
+        How the expectation over directions is estimated (:mod:`discrepancies.slicing`):
+        ``"mc"`` i.i.d. uniform directions, ``"orthogonal"`` blocks of orthonormal directions,
+        ``"rqmc"`` randomised quasi-Monte Carlo, ``"control-variate"`` (p = 2 only) i.i.d.
+        directions with leave-one-out control variates. All are unbiased for SW_p^p; the
+        value returned is the p-th root of the estimate. With ``projections`` given, only the
+        control variates change the estimate (``log["per_slice"]`` keeps the raw W_p^p, whose
+        plain mean is then not the value).
 
     Returns
     -------
@@ -82,16 +91,22 @@ def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projecti
     """
     X, Y, numpy_out = as_point_clouds(X, Y)
     p, log = check_p(p), check_bool(log, "log")
+    scheme = slicing_scheme(slicing, "sw", p=p)
     a, b = check_weights(a, X.shape[0], "a", X), check_weights(b, Y.shape[0], "b", Y)
-    P = resolve_projections(projections, n_projections, seed, X)
+    P = resolve_projections(projections, n_projections, seed, X, scheme.draw)
     rescaled = range_rescaling(X, Y, p, X.shape[0] + Y.shape[0] + P.shape[1])
     if rescaled is None:
         per_slice = wp_per_slice(X, Y, P, p, a, b)
-        value = pth_root(per_slice.mean(), p)
+        value = pth_root(scheme.mean(per_slice, P, X, Y, a, b), p)
     else:
-        roots = wp_roots_per_slice(rescaled.X, rescaled.Y, rescaled.cast(P), p,
-                                   rescaled.cast(a), rescaled.cast(b))
-        value = rescaled.restore(power_mean(roots, p), "sw")
+        Pw, aw, bw = rescaled.cast(P), rescaled.cast(a), rescaled.cast(b)
+        roots = wp_roots_per_slice(rescaled.X, rescaled.Y, Pw, p, aw, bw)
+        if scheme.control_variate:  # p = 2, whose squares of rescaled roots stay in range
+            estimate = pth_root(scheme.mean(roots.square(), Pw, rescaled.X, rescaled.Y,
+                                            aw, bw), p)
+        else:
+            estimate = power_mean(roots, p)
+        value = rescaled.restore(estimate, "sw")
         per_slice = rescaled.restore(roots, power=p)
     return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})
 
@@ -101,7 +116,7 @@ def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
            projections: torch.Tensor | np.ndarray | None = None,
            seed: int | torch.Generator | None = None, log: bool = False,
            a: torch.Tensor | np.ndarray | None = None, b: torch.Tensor | np.ndarray | None = None,
-           n_iter: int = 100, lr: float = 0.5) -> Result:
+           n_iter: int = 100, lr: float = 0.5, slicing: str = "mc") -> Result:
     r"""Max-sliced Wasserstein distance: the largest 1-D Wasserstein distance over directions.
 
     .. math:: \max\text{-}SW_p(\mu, \nu) = \max_{\theta \in S^{d-1}}
@@ -126,6 +141,10 @@ def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         First step in the tangent space (a turn of ``atan(lr)`` radians); it grows by 1.5 after
         an improving step and halves after a failed one. The defaults reach the best of 10^4
         random directions in low dimension (checked in ``sliced-bench validate``).
+    slicing : str, default "mc"
+        The scheme that draws the starting candidates: ``"mc"``, ``"orthogonal"`` or
+        ``"rqmc"`` (:mod:`discrepancies.slicing`; control variates estimate a mean and are
+        refused with a ValueError).
     log : bool
         Also return ``{"projections": (d, 1), "per_slice": (1,) W_p^p, "direction": (d,),
         "history": list of W_p^p along the ascent}``. Where :func:`sw` rescales (see its
@@ -143,8 +162,9 @@ def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     X, Y, numpy_out = as_point_clouds(X, Y)
     p, log = check_p(p), check_bool(log, "log")
     n_iter, lr = check_n_iter(n_iter), check_lr(lr)
+    scheme = slicing_scheme(slicing, "max_sw", p=p, expectation=False)
     a, b = check_weights(a, X.shape[0], "a", X), check_weights(b, Y.shape[0], "b", Y)
-    candidates = resolve_projections(projections, n_projections, seed, X)
+    candidates = resolve_projections(projections, n_projections, seed, X, scheme.draw)
     rescaled = range_rescaling(X, Y, p, X.shape[0] + Y.shape[0] + candidates.shape[1])
     if rescaled is not None:
         return _max_sw_rescaled(rescaled, candidates, p, a, b, n_iter, lr, numpy_out, log)

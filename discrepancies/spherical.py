@@ -19,7 +19,8 @@ How a value is computed (the same for the three):
    max-SFG does, scored with the value-only closed form (about 0.8 of a value-only SFG call at
    n = 5000, d = 100, L = 500 in float32: both clouds projected, two value sorts),
    or the ``loc`` given by the caller (a warm start, e.g. the previous optimum in a training
-   loop).
+   loop). The uniform directions come from the ``slicing`` scheme (:mod:`discrepancies.slicing`;
+   ``"mc"`` by default): only the start, never the vMF / power spherical draws.
 2. **Ascent** on the location(s) with :func:`discrepancies._ascent.sphere_ascent` (projected
    gradient with backtracking, best point kept), on detached X and Y. The expectation is
    estimated with ``n_projections`` draws that are reparameterised in the location and use
@@ -89,7 +90,6 @@ from samplers import PowerSpherical, VonMisesFisher
 from samplers.sphere import householder_sign
 
 from ._ascent import sphere_ascent
-from ._directions import random_projections
 from ._inputs import (
     as_point_clouds,
     check_beta,
@@ -114,6 +114,7 @@ from ._slices import (
     fg_per_slice,
     sort_rows,
 )
+from .slicing import slicing_scheme
 
 __all__ = ["DEFAULTS", "mssfg", "pssfg", "ssfg"]
 
@@ -506,8 +507,8 @@ def _stratum_weights(n_projections: int, k: int, like: torch.Tensor) -> torch.Te
 
 def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampler], k: int,
                n_projections: object, beta: object, p: object, kappa: object, n_iter: object,
-               lr: object, loc: object, seed: object, log: bool, location_key: str,
-               name: str) -> Result:
+               lr: object, loc: object, seed: object, log: bool,
+               location_key: str, slicing: object, name: str) -> Result:
     """The common driver of :func:`ssfg`, :func:`mssfg` and :func:`pssfg` (see the module
     docstring for the three stages)."""
     X, Y, numpy_out = as_point_clouds(X, Y)
@@ -515,6 +516,8 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
     beta, p, kappa = check_beta(beta), check_p(p), check_kappa(kappa)
     L = check_n_projections(n_projections)
     n_iter, lr, log = check_n_iter(n_iter), check_lr(lr), check_bool(log, "log")
+    # the vMF / power spherical draws are the method itself: only the start follows the scheme
+    scheme = slicing_scheme(slicing, name, p=p, beta=beta, expectation=False)
     if k > L:
         raise ValueError(f"n_components must be <= n_projections (each component needs a draw), "
                          f"got n_components={k} and n_projections={L}")
@@ -531,7 +534,7 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
     data = _Centred.of(X, Y)
 
     if loc is None:
-        candidates = random_projections(d, L, generator, X.dtype, X.device)
+        candidates = scheme.draw(d, L, generator, X.dtype, X.device)
         scores, _ = fg_value_and_grad(candidates.T, data, beta, p, need_grad=False)
         start = candidates[:, torch.topk(scores, k).indices].T
     else:
@@ -575,7 +578,8 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
          n_projections: int = DEFAULTS["n_projections"], beta: float = 0.1, p: float = 2,
          kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
          lr: float = DEFAULTS["lr"], loc: torch.Tensor | np.ndarray | None = None,
-         seed: int | torch.Generator | None = None, log: bool = False) -> Result:
+         seed: int | torch.Generator | None = None, log: bool = False,
+         slicing: str = "mc") -> Result:
     r"""Spherical sliced fused Gromov-Wasserstein (von Mises-Fisher slicing).
 
     .. math::
@@ -617,6 +621,10 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         Also return a dict: ``"projections"`` (d, L) the final draws, ``"per_slice"`` (L,)
         FG_beta on them, ``"direction"`` (d,) the location, ``"history"`` the Monte Carlo
         objective (common random numbers) at each point the ascent evaluated.
+    slicing : str, default "mc"
+        The scheme that draws the uniform starting candidates (``"mc"``, ``"orthogonal"``,
+        ``"rqmc"``; :mod:`discrepancies.slicing`). The vMF draws are the method itself and do
+        not change; ``"control-variate"`` (a uniform-mean estimator) raises a ValueError.
 
     Returns
     -------
@@ -638,14 +646,15 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     """
     return _spherical(X, Y, make_draw=_draw_vmf, k=1, n_projections=n_projections, beta=beta,
                       p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed, log=log,
-                      location_key="direction", name="ssfg")
+                      location_key="direction", slicing=slicing, name="ssfg")
 
 
 def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
           n_projections: int = DEFAULTS["n_projections"], beta: float = 0.1, p: float = 2,
           kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
           lr: float = DEFAULTS["lr"], loc: torch.Tensor | np.ndarray | None = None,
-          seed: int | torch.Generator | None = None, log: bool = False) -> Result:
+          seed: int | torch.Generator | None = None, log: bool = False,
+          slicing: str = "mc") -> Result:
     r"""Power spherical sliced fused Gromov-Wasserstein.
 
     .. math::
@@ -663,7 +672,7 @@ def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     """
     return _spherical(X, Y, make_draw=_draw_power, k=1, n_projections=n_projections,
                       beta=beta, p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed,
-                      log=log, location_key="direction", name="pssfg")
+                      log=log, location_key="direction", slicing=slicing, name="pssfg")
 
 
 def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
@@ -671,7 +680,8 @@ def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
           kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
           lr: float = DEFAULTS["lr"], n_components: int = DEFAULTS["n_components"],
           loc: torch.Tensor | np.ndarray | None = None,
-          seed: int | torch.Generator | None = None, log: bool = False) -> Result:
+          seed: int | torch.Generator | None = None, log: bool = False,
+          slicing: str = "mc") -> Result:
     r"""Mixture spherical sliced fused Gromov-Wasserstein.
 
     .. math::
@@ -702,4 +712,4 @@ def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     k = check_positive_int(n_components, "n_components", 1)
     return _spherical(X, Y, make_draw=_draw_vmf, k=k, n_projections=n_projections, beta=beta,
                       p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed, log=log,
-                      location_key="locations", name="mssfg")
+                      location_key="locations", slicing=slicing, name="mssfg")

@@ -12,7 +12,7 @@ import scipy.integrate
 import scipy.stats
 import torch
 
-from asv_bench.benchmarks import bench_discrepancies, bench_samplers, common
+from asv_bench.benchmarks import bench_discrepancies, bench_samplers, bench_slicing, common
 from discrepancies import REGISTRY, reference, sfg, sw
 from samplers import von_mises_fisher as samplers_vmf
 
@@ -21,7 +21,7 @@ PREFIXES = ("time_", "peakmem_", "track_", "mem_", "timeraw_")
 
 
 def _benchmark_classes():
-    for module in (bench_samplers, bench_discrepancies):
+    for module in (bench_samplers, bench_discrepancies, bench_slicing):
         for name, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ == module.__name__ and not name.startswith("_") and any(
                     m.startswith(PREFIXES) for m in dir(cls)):
@@ -67,12 +67,15 @@ def _cheapest(cls) -> list[tuple]:
 def test_every_benchmark_runs_at_its_cheapest_point(cls, monkeypatch):
     monkeypatch.setattr(bench_discrepancies, "N_BASE", 32)
     monkeypatch.setattr(bench_discrepancies, "L_BASE", 8)
+    monkeypatch.setattr(bench_slicing, "REFERENCE_SIZE", 256)
+    # asv hands what setup_cache returns to setup and to every benchmark method, first
+    cache = (cls().setup_cache(),) if hasattr(cls, "setup_cache") else ()
     for combo in _cheapest(cls):
         bench = cls()
-        bench.setup(*combo)
+        bench.setup(*cache, *combo)
         for name in dir(cls):
             if name.startswith(PREFIXES):
-                value = getattr(bench, name)(*combo)
+                value = getattr(bench, name)(*cache, *combo)
                 if name.startswith("track_"):
                     assert np.isfinite(value), (cls, combo)
 
@@ -270,3 +273,23 @@ def test_threads_are_pinned_only_inside_the_block():
     with common.pinned_threads():
         assert torch.get_num_threads() == common.NUM_THREADS
     assert torch.get_num_threads() == before
+
+
+def test_slicing_error_track(monkeypatch):
+    """The RMSE track of the slicing schemes: Monte Carlo's falls like L^-1/2 (a factor 8 from
+    L = 16 to 1024, 3 leaves room for the spread of 16 seeds), POT's random projections track
+    it, and in d = 3 the rotated spiral at L = 256 is far below both."""
+    monkeypatch.setattr(bench_slicing, "REFERENCE_SIZE", 256)
+    monkeypatch.setattr(common, "_seed", 0)  # the curves' sweep may have moved the base seed
+    cache = bench_slicing.references([3], common.seed())
+
+    def rmse(method, L):
+        bench = bench_slicing.SlicingError()
+        bench.setup(cache, "sw", method, 3, L)
+        return bench.track_rmse(cache, "sw", method, 3, L)
+
+    assert rmse("mc", 1024) < rmse("mc", 16) / 3
+    assert 0.5 < rmse("pot", 256) / rmse("mc", 256) < 2
+    assert rmse("rqmc", 256) < rmse("mc", 256) / 4
+    with pytest.raises(NotImplementedError, match="control-variate"):
+        bench_slicing.SlicingError().setup(cache, "sfg", "control-variate", 3, 16)

@@ -200,3 +200,32 @@ def test_tiny_sweep_draws_the_same_figures(tmp_path, monkeypatch):
     _expect_figures(tmp_path, ("sampling_time_vs_d", "sampling_ratio_vmf_power_spherical",
                                "discrepancy_time"))
     assert len(_read_csv(tmp_path / "curves.csv")) == len(points)
+
+
+def test_slicing_slope_and_equal_time_ratio_on_known_points():
+    from asv_bench import slicing_curves as sc
+
+    assert sc.slope([1, 10, 100], [1, 0.1, 0.01]) == pytest.approx(-1.0)
+    mc = [sc.ErrorPoint("sw", 3, "mc", L, rmse, sec, 0.0)
+          for L, rmse, sec in ((8, 1.0, 1.0), (64, 0.1, 10.0))]
+    # at 10^0.5 s, Monte Carlo's log-log interpolated RMSE is 10^-0.5
+    scheme = sc.ErrorPoint("sw", 3, "rqmc", 8, 0.1, 10**0.5, 0.0)
+    (row,) = sc.equal_time_ratios([*mc, scheme])
+    assert row["ratio"] == pytest.approx(0.1 / 10**-0.5)
+    table = sc.equal_time_table([row], "cmd")
+    assert "| sw | rqmc | 0.32 |" in table and "`cmd`" in table
+
+
+def test_slicing_sweep_writes_its_figures_and_points(tmp_path):
+    from asv_bench import slicing_curves as sc
+
+    grid = sc.SlicingGrid(dims=(3,), Ls=(8, 32), n_seeds=3, n_points=12, reference_size=256)
+    points = sc.sweep(grid, progress=False)
+    schemes = {p.scheme for p in points}
+    assert schemes == {"mc", "orthogonal", "rqmc", "control-variate", sc.POT}
+    # SW: 4 schemes and POT; SFG: 3 schemes (no control variates, no POT); 2 values of L
+    assert len(points) == (5 + 3) * 2
+    assert all(p.rmse >= 0 and p.seconds > 0 for p in points)
+    files = sc.write(points, tmp_path, "cmd") + sc.draw(points, tmp_path, "test")
+    assert all(f.is_file() and f.stat().st_size > 100 for f in files)
+    assert len(_read_csv(tmp_path / "slicing.csv")) == len(points)

@@ -17,6 +17,7 @@ CHECK_MODULES = (
     "validation.sampler_checks",
     "validation.discrepancy_checks",
     "validation.spherical_checks",
+    "validation.slicing_checks",
 )
 
 
