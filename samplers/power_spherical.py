@@ -138,17 +138,22 @@ class PowerSpherical(LocConcentration):
         return (_log_density_at_mode64(kappa, self.dim) - k64 * math.log(2)).to(kappa.dtype)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        """``log p(mu) + kappa log((1 + mu^T x) / 2)``, with ``(1 + mu^T x) / 2 = 1 - u / 2``
-        and ``u = 1 - mu^T x = ||x - mu||^2 / 2`` (equal on the sphere): no cancellation between
-        ``-log N_d`` and ``kappa log(1 + mu^T x)``, both of size ``kappa log 2``, nor in ``u``.
-        In the dtype of ``concentration`` and ``value`` promoted."""
+        """``log p(mu) + kappa log((1 + mu^T x) / 2)``, with ``1 - mu^T x = ||x - mu||^2 / 2``
+        and ``1 + mu^T x = ||x + mu||^2 / 2`` (equal on the sphere): no cancellation between
+        ``-log N_d`` and ``kappa log(1 + mu^T x)``, both of size ``kappa log 2``, and the
+        logarithm keeps the relative accuracy of the dtype near the mode (``log1p`` of
+        ``-(1 - t) / 2``) and near the antipode (``log`` of ``(1 + t) / 2``). In the dtype of
+        ``concentration`` and ``value`` promoted."""
         if self._validate_args:
             self._validate_sample(value)
         kappa = self.concentration
         dtype = torch.promote_types(kappa.dtype, value.dtype)
-        u = one_minus_cosine(value.to(dtype), self.loc.to(dtype))
+        value, loc = value.to(dtype), self.loc.to(dtype)
+        one_m_t = one_minus_cosine(value, loc)
+        log_half = torch.where(one_m_t <= 1, torch.log1p(-one_m_t / 2),
+                               torch.log(one_minus_cosine(value, -loc) / 2))
         # kappa * log((1 + t) / 2) with 0 * log 0 = 0 (kappa = 0 is uniform even at t = -1)
-        term = torch.where(kappa > 0, kappa * torch.log1p(-u / 2), torch.zeros_like(u))
+        term = torch.where(kappa > 0, kappa * log_half, torch.zeros_like(log_half))
         return log_density_at_mode(kappa, self.dim).to(dtype) + term
 
     @property
