@@ -48,16 +48,12 @@ _U = (
 
 
 def _debye_parts(nu: torch.Tensor, x: torch.Tensor):
-    """``S = sqrt(nu^2 + x^2)`` and ``log sum_k U_k(p) / nu^k`` (``p = nu / S``).
-
-    ``S`` by ``hypot`` (``x^2`` overflows from x = 1e154); the series as ``log1p`` of its tail,
-    so that the difference of two of them (:func:`_debye_log_ratio`) keeps its relative
-    accuracy when both tails are O(1 / x) and x is 1e17 or more.
-    """
+    """``S = sqrt(nu^2 + x^2)`` (by ``hypot``: ``x^2`` overflows from x = 1e154) and
+    ``log sum_k U_k(p) / nu^k`` (``p = nu / S``)."""
     big_s = torch.hypot(nu, x)
     p = nu / big_s
     p2 = p * p
-    tail = torch.zeros_like(p)
+    series = torch.ones_like(p)
     nu_pow = torch.ones_like(nu)
     p_pow = torch.ones_like(p)
     for coeffs, denom in _U:
@@ -66,8 +62,8 @@ def _debye_parts(nu: torch.Tensor, x: torch.Tensor):
         poly = torch.zeros_like(p)
         for c in reversed(coeffs):
             poly = poly * p2 + c
-        tail = tail + p_pow * poly / (denom * nu_pow)
-    return big_s, torch.log1p(tail)
+        series = series + p_pow * poly / (denom * nu_pow)
+    return big_s, torch.log(series)
 
 
 def _log_x_over(nu: torch.Tensor, x: torch.Tensor, big_s: torch.Tensor) -> torch.Tensor:
@@ -98,9 +94,10 @@ def _debye_log_ratio(nu: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
     The two large terms are differenced analytically: ``S_1 - S_0 = (2 nu + 1) / (S_0 + S_1)``
     and ``(nu+1) log(x / (nu+1+S_1)) - nu log(x / (nu+S_0))
-    = log(x / (nu+1+S_1)) - nu log1p((1 + S_1 - S_0) / (nu + S_0))``. Every term keeps its
-    relative accuracy, so the result does too when it is as small as ``-(nu + 1/2) / x``
-    (``x`` up to 1.8e308), which :func:`iv_ratio_complement` needs.
+    = log(x / (nu+1+S_1)) - nu log1p((1 + S_1 - S_0) / (nu + S_0))``. Each of these terms
+    keeps its relative accuracy (the two series differ by O(1 / x^2) only), so the result does
+    too when it is as small as ``-(nu + 1/2) / x`` (``x`` up to 1.8e308), which
+    :func:`iv_ratio_complement` needs.
     """
     s0, log_series0 = _debye_parts(nu, x)
     s1, log_series1 = _debye_parts(nu + 1, x)

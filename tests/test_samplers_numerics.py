@@ -376,6 +376,16 @@ def test_log_ive_against_scipy_and_hankel_up_to_1e308(nu):
         assert abs(g - ref) <= 1e-11 * max(1.0, abs(ref)), (nu, xi, g, ref)
 
 
+@pytest.mark.parametrize("nu", [0.0, 0.5, 1.5, 29.5, 48.0])
+def test_iv_ratio_complement_keeps_relative_accuracy_up_to_1e308(nu):
+    # 1 - I_{nu+1}/I_nu = (2nu+1)/(2x) - (2nu+1)(2nu-1)/(8x^2) + O(nu^4 / x^3): every decade
+    # from 1e10 (where the next term is below 1e-13 of the value) to 1e308, including
+    # 1e12..1e16, where 1 - I_{nu+1}/I_nu is within a few ulps of 0 in float64
+    x = torch.logspace(10, 308, 299, dtype=F64)
+    expected = (nu + 0.5) / x - (2 * nu + 1) * (2 * nu - 1) / 8 / x / x  # no 2x: overflow
+    torch.testing.assert_close(iv_ratio_complement(nu, x), expected, rtol=1e-12, atol=0)
+
+
 def test_log_density_entropy_at_extreme_kappa_against_mpmath():
     # an independent arbitrary-precision reference over the whole range, both families
     mpmath = pytest.importorskip("mpmath")
