@@ -327,8 +327,8 @@ def log_density_at_mode(kappa: torch.Tensor, d: int) -> torch.Tensor:
 
     with :func:`samplers.bessel.log_ive`, in float64 (cast to ``kappa``'s dtype). It grows like
     ``(d-1)/2 log(kappa / (2 pi))`` (Hankel's expansion of ``I_nu``), while ``log C_d`` and
-    ``kappa`` are each of size ``kappa``: their sum has no digit left in float32 from
-    kappa ~ 1e7, nor in float64 from kappa ~ 1e16.
+    ``kappa`` are each of size ``kappa``: formed separately, their sum is off by nats in
+    float32 from kappa ~ 1e7 (an ulp of 1e8 is 8) and in float64 from kappa ~ 1e16.
     """
     return _log_density_at_mode64(kappa, d).to(kappa.dtype)
 
