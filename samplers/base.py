@@ -16,7 +16,12 @@ import torch
 from torch.distributions import Distribution, constraints
 from torch.types import _size
 
-from samplers.constraints import loc_and_concentration, unit_vector
+from samplers.constraints import (
+    check_generator,
+    check_sample_shape,
+    loc_and_concentration,
+    unit_vector,
+)
 from samplers.sphere import cosine_draws, householder_place, tangent_gaussian
 
 
@@ -30,6 +35,23 @@ class SphereDistribution(Distribution):
         """As :meth:`rsample`, without gradients."""
         with torch.no_grad():
             return self.rsample(sample_shape, generator)
+
+    def _validate_sample(self, value: torch.Tensor) -> None:
+        # torch.distributions' check, after the one its norm computation needs
+        if isinstance(value, torch.Tensor) and not value.is_floating_point():
+            raise TypeError(
+                f"value must be a floating-point tensor (points of the sphere), got dtype "
+                f"{value.dtype}"
+            )
+        super()._validate_sample(value)
+
+    def _checked_draw(self, sample_shape, generator, device: torch.device) -> torch.Size:
+        """``sample_shape`` as a ``torch.Size`` after the checks every draw makes: a tuple of
+        sizes >= 0 whose draws torch can index, and a generator on ``device`` (or None)."""
+        per_draw = self.batch_shape.numel() * self.event_shape.numel()
+        shape = check_sample_shape(sample_shape, per_draw)
+        check_generator(generator, device)
+        return shape
 
 
 class LocConcentration(SphereDistribution):
@@ -75,6 +97,8 @@ class LocConcentration(SphereDistribution):
         vectors at e1 (that shape + ``(d,)``), so that ``rsample`` returns
         ``householder_place(t, s, z, loc)`` on the same generator state. None depends on
         ``loc``: common random numbers for any location."""
+        sample_shape = self._checked_draw(sample_shape, generator, self.loc.device)
         shape = self._extended_shape(sample_shape)[:-1]
-        t, s = cosine_draws(self.sample_t, self.concentration, shape, self.dim, generator)
+        t, s = cosine_draws(self.sample_t, self.concentration, shape, self.dim, generator,
+                            self.loc.dtype)
         return t, s, tangent_gaussian(shape, self.dim, generator, self.loc)

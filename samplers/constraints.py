@@ -1,13 +1,22 @@
-"""Constraints and argument checks shared by the distributions on the sphere.
+"""Constraints and argument checks shared by the distributions on the sphere: the one place
+where the samplers validate what they are given (parameters, sample shapes, generators, dtypes).
 
 The unit-norm tolerance is ``sqrt(eps)`` of the dtype (about 1.5e-8 in float64, 3.5e-4 in
 float32): loose enough for a vector normalised in that dtype in any dimension up to 10^5, tight
 enough to reject a location that was never normalised.
+
+Dtypes. Points (``loc``, draws, ``mean``) keep the dtype of ``loc``. The concentration, the
+mixture weights and the scalar results (``log_prob``, ``entropy``) are held in
+:func:`parameter_dtype`: the dtype of ``loc``, but at least float32, because float16 stops at
+65504 (kappa = 1e5 is an ordinary concentration in dimension 10^4, and ``log p`` at the mode
+exceeds 65504 there too) and keeps only 11 bits. A finite concentration beyond the range of that
+dtype (1e39 with a float32 ``loc``) is refused with the dtype named, never turned into inf.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 import torch
@@ -36,22 +45,63 @@ class _UnitVector(constraints.Constraint):
 unit_vector = _UnitVector()
 
 
-def as_float_tensor(value, name: str, like: torch.Tensor | None = None) -> torch.Tensor:
-    """``value`` as a floating tensor (on ``like``'s device and dtype when given).
+MAX_NUMEL = 2**63 - 1
+"""Most elements a tensor can index (torch sizes are int64)."""
 
-    Raises ``TypeError`` for a tensor of non-floating dtype.
+
+def parameter_dtype(loc_dtype: torch.dtype) -> torch.dtype:
+    """The dtype of the concentration, weights, ``log_prob`` and ``entropy`` for locations in
+    ``loc_dtype``: ``loc_dtype`` promoted to at least float32."""
+    return torch.promote_types(loc_dtype, torch.float32)
+
+
+def as_float_tensor(value, name: str, like: torch.Tensor | None = None,
+                    dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``value`` as a real floating tensor, on ``like``'s device and in ``dtype`` (default:
+    ``like``'s dtype) when ``like`` is given.
+
+    Raises ``TypeError`` for a tensor of non-floating dtype (integer, bool, complex) or a value
+    that is not a number, and ``ValueError`` for a finite value that the target dtype cannot
+    hold (it would become inf), naming ``name``, the value and the dtype's range.
     """
     if isinstance(value, torch.Tensor):
-        if not (value.is_floating_point()):
-            raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
-        if like is not None:
-            value = value.to(device=like.device, dtype=like.dtype)
-        return value
-    if isinstance(value, bool):
+        if not value.is_floating_point():
+            raise TypeError(
+                f"{name} must be a floating-point tensor (float16, bfloat16, float32 or "
+                f"float64), got dtype {value.dtype}")
+        if like is None:
+            return value
+        target = like.dtype if dtype is None else dtype
+        out = value.to(device=like.device, dtype=target)
+        if torch.finfo(target).max < torch.finfo(value.dtype).max:
+            _check_representable(value, out, name)
+        return out
+    if isinstance(value, bool) or isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a number or a floating tensor, got {value!r}")
-    if like is not None:
-        return torch.as_tensor(value, dtype=like.dtype, device=like.device)
-    return torch.as_tensor(value, dtype=torch.get_default_dtype())
+    try:
+        wide = torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(
+            f"{name} must be a number or a floating tensor, got {value!r}") from err
+    if like is None:
+        target, device = torch.get_default_dtype(), None
+    else:
+        target, device = (like.dtype if dtype is None else dtype), like.device
+    out = wide.to(device=device, dtype=target)
+    _check_representable(wide, out, name)
+    return out
+
+
+def _check_representable(value: torch.Tensor, converted: torch.Tensor, name: str) -> None:
+    """Raise ``ValueError`` where a finite ``value`` became inf in ``converted``'s dtype."""
+    lost = torch.isfinite(value.to(converted.device)) & ~torch.isfinite(converted)
+    if lost.any():
+        big = value.to(converted.device)[lost].flatten()[0].item()
+        raise ValueError(
+            f"{name}={big:g} is beyond the range of {converted.dtype} (largest finite value "
+            f"{torch.finfo(converted.dtype).max:.4g}), the dtype it is held in (that of "
+            f"loc, at least float32); give loc in float64, or a smaller {name}"
+        )
 
 
 def check_loc(loc: torch.Tensor, name: str = "loc") -> None:
@@ -83,18 +133,98 @@ def check_dimension(d: int, name: str = "d") -> None:
         raise ValueError(f"{name} must be >= 2 (the sphere S^(d-1) in R^d), got {name}={d}")
 
 
+def check_weights(weights: torch.Tensor, k: int, name: str = "weights") -> None:
+    """Raise ``ValueError`` unless ``weights`` has shape ``(k,)``, is finite, >= 0 and sums to 1
+    (tolerance ``max(1e-6, k eps)`` of its dtype)."""
+    if weights.shape != (k,):
+        raise ValueError(f"{name} must have shape ({k},), got {tuple(weights.shape)}")
+    tol = max(1e-6, k * torch.finfo(weights.dtype).eps)
+    total = weights.sum().item()
+    if not torch.isfinite(weights).all() or (weights < 0).any() or abs(total - 1) > tol:
+        raise ValueError(
+            f"{name} must be finite, >= 0 and sum to 1 (tolerance {tol:.1e}), got "
+            f"{name}={weights} (sum {total:.9g})"
+        )
+
+
+def check_float_dtype(dtype, name: str = "dtype") -> None:
+    """Raise ``TypeError`` unless ``dtype`` is None or a real floating torch dtype."""
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(
+            f"{name} must be a real floating torch dtype (float16, bfloat16, float32, float64) "
+            f"or None, got {name}={dtype!r}"
+        )
+
+
+def check_generator(generator, device: torch.device | str | None) -> None:
+    """Raise unless ``generator`` is None or a ``torch.Generator`` on the device of the draws
+    (``TypeError``, resp. ``ValueError``, naming ``generator``)."""
+    if generator is None:
+        return
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator or None, got {type(generator).__name__} "
+            f"generator={generator!r}"
+        )
+    where = torch.device("cpu" if device is None else device)
+    if generator.device.type != where.type:
+        raise ValueError(
+            f"generator is on device {generator.device} but the draws are made on {where}; "
+            f"pass torch.Generator(device={where.type!r})"
+        )
+
+
+def check_sample_shape(sample_shape, per_draw: int, name: str = "sample_shape") -> torch.Size:
+    """``sample_shape`` as a ``torch.Size``, or ``TypeError`` / ``ValueError`` naming ``name``.
+
+    It must be a tuple, list or ``torch.Size`` of ints ``>= 0`` (as in torch.distributions), and
+    the draws it asks for, ``prod(sample_shape) * per_draw`` elements (``per_draw``: the
+    elements of one draw of the whole batch), must be indexable by torch.
+    """
+    if not isinstance(sample_shape, (tuple, list)):
+        raise TypeError(
+            f"{name} must be a tuple of ints (a torch.Size), got {name}={sample_shape!r}")
+    sizes = []
+    for size in sample_shape:
+        try:
+            if isinstance(size, bool):
+                raise TypeError
+            sizes.append(operator.index(size))
+        except TypeError:
+            raise TypeError(
+                f"{name} must be a tuple of ints, got {name}={sample_shape!r}") from None
+    if any(size < 0 for size in sizes):
+        raise ValueError(f"{name} must have sizes >= 0, got {name}={tuple(sizes)}")
+    check_numel((*sizes, per_draw), name, tuple(sizes))
+    return torch.Size(sizes)
+
+
+def check_numel(shape: tuple[int, ...], name: str, value) -> None:
+    """Raise ``ValueError`` naming ``name`` when a tensor of ``shape`` would have more elements
+    than torch can index (zero sizes aside, so that no intermediate product overflows)."""
+    total = math.prod(size for size in shape if size)
+    if total > MAX_NUMEL:
+        raise ValueError(
+            f"{name}={value!r} asks for {total:.3e} values, more than a tensor can hold "
+            f"(2**63 - 1 elements)"
+        )
+
+
 def loc_and_concentration(
     loc, concentration, validate: bool
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Size]:
     """Convert, check and broadcast ``(loc, concentration)``; return them with the batch shape.
 
-    Shape checks always run; value checks (unit norm, finite, kappa >= 0) when ``validate``.
+    ``concentration`` is held in :func:`parameter_dtype` of ``loc``'s dtype. Shape checks and
+    the range check of that conversion always run; value checks (unit norm, finite,
+    kappa >= 0) when ``validate``.
     """
     loc = as_float_tensor(loc, "loc")
     if loc.ndim < 1:
         raise ValueError(f"loc must have at least one axis (the last is d), got shape {()}")
     check_dimension(loc.shape[-1], "loc.shape[-1] (the dimension d)")
-    kappa = as_float_tensor(concentration, "concentration", like=loc)
+    kappa = as_float_tensor(concentration, "concentration", like=loc,
+                            dtype=parameter_dtype(loc.dtype))
     try:
         # NumPy's rule is torch's; torch.broadcast_shapes imports sympy on its first call
         # (0.3 s, paid by the first draw of every process)

@@ -17,9 +17,16 @@ from torch.distributions import Distribution, constraints
 from torch.types import _size
 
 from samplers.base import SphereDistribution
-from samplers.constraints import as_float_tensor, check_concentration, check_loc, unit_vector
-from samplers.sphere import cosine_draws, householder_place, tangent_gaussian
-from samplers.von_mises_fisher import log_normalizer, mean_resultant_length, sample_vmf_t
+from samplers.constraints import (
+    as_float_tensor,
+    check_concentration,
+    check_loc,
+    check_weights,
+    parameter_dtype,
+    unit_vector,
+)
+from samplers.sphere import cosine_draws, householder_place, one_minus_cosine, tangent_gaussian
+from samplers.von_mises_fisher import log_density_at_mode, mean_resultant_length, sample_vmf_t
 
 
 class MixtureVonMisesFisher(SphereDistribution):
@@ -32,7 +39,8 @@ class MixtureVonMisesFisher(SphereDistribution):
     concentrations : float or torch.Tensor, shape () or (k,)
         kappa_i >= 0.
     weights : torch.Tensor, shape (k,), optional
-        Non-negative, summing to 1 (tolerance 1e-6); uniform when None.
+        Non-negative, summing to 1 (tolerance ``max(1e-6, k eps)``); uniform when None.
+        Held, like the concentrations, in the dtype of ``locs`` promoted to at least float32.
     validate_args : bool, optional
         As in torch.distributions (default on).
     """
@@ -51,24 +59,22 @@ class MixtureVonMisesFisher(SphereDistribution):
         k, d = locs.shape
         if k < 1 or d < 2:
             raise ValueError(f"locs must have shape (k, d) with k >= 1 and d >= 2, got {(k, d)}")
-        kappa = as_float_tensor(concentrations, "concentrations", like=locs)
+        dtype = parameter_dtype(locs.dtype)
+        kappa = as_float_tensor(concentrations, "concentrations", like=locs, dtype=dtype)
         if kappa.shape not in ((), (k,)):
             raise ValueError(
                 f"concentrations must be a scalar or have shape ({k},), got {tuple(kappa.shape)}"
             )
         if weights is None:
-            w = torch.full((k,), 1.0 / k, dtype=locs.dtype, device=locs.device)
+            w = torch.full((k,), 1.0 / k, dtype=dtype, device=locs.device)
         else:
-            w = as_float_tensor(weights, "weights", like=locs)
+            w = as_float_tensor(weights, "weights", like=locs, dtype=dtype)
             if w.shape != (k,):
                 raise ValueError(f"weights must have shape ({k},), got {tuple(w.shape)}")
         if validate:
             check_loc(locs, "locs")
             check_concentration(kappa, "concentrations")
-            if not torch.isfinite(w).all() or (w < 0).any() or abs(w.sum().item() - 1) > 1e-6:
-                raise ValueError(
-                    f"weights must be finite, >= 0 and sum to 1 (tolerance 1e-6), got weights={w}"
-                )
+            check_weights(w, k)
         self.locs = locs
         self.concentrations = kappa.expand(k)
         self.weights = w
@@ -83,7 +89,7 @@ class MixtureVonMisesFisher(SphereDistribution):
         self, sample_shape: _size = (), generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw points and return ``(x, component)``; ``x`` differentiable in ``locs``."""
-        shape = torch.Size(sample_shape)
+        shape = self._checked_draw(sample_shape, generator, self.locs.device)
         n = shape.numel()
         if n == 0:  # torch.multinomial refuses zero draws
             comp = torch.zeros(0, dtype=torch.long, device=self.locs.device)
@@ -91,7 +97,7 @@ class MixtureVonMisesFisher(SphereDistribution):
             comp = torch.multinomial(self.weights.detach(), n, replacement=True,
                                      generator=generator)
         t, s = cosine_draws(sample_vmf_t, self.concentrations[comp], comp.shape, self.dim,
-                            generator)
+                            generator, self.locs.dtype)
         v = tangent_gaussian(torch.Size((n,)), self.dim, generator, self.locs)
         x = householder_place(t, s, v, self.locs[comp])
         return x.reshape((*shape, self.dim)), comp.reshape(shape)
@@ -101,17 +107,22 @@ class MixtureVonMisesFisher(SphereDistribution):
         return self.rsample_with_components(sample_shape, generator)[0]
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        """``logsumexp_i (log w_i + log C_d(kappa_i) + kappa_i mu_i^T x)``."""
+        """``logsumexp_i (log w_i + log C_d(kappa_i) + kappa_i mu_i^T x)``, each component as
+        ``log w_i + log p_i(mu_i) - kappa_i (1 - mu_i^T x)`` (see
+        :meth:`VonMisesFisher.log_prob`: no cancellation at large kappa). In the dtype of
+        ``concentrations`` and ``value`` promoted."""
         if self._validate_args:
             self._validate_sample(value)
+        kappa = self.concentrations
+        dtype = torch.promote_types(kappa.dtype, value.dtype)
         comp = (
-            torch.log(self.weights)
-            + log_normalizer(self.concentrations, self.dim)
-            + self.concentrations * (value.unsqueeze(-2) * self.locs).sum(-1)
+            torch.log(self.weights).to(dtype)
+            + log_density_at_mode(kappa, self.dim).to(dtype)
+            - kappa * one_minus_cosine(value.to(dtype).unsqueeze(-2), self.locs.to(dtype))
         )
         return torch.logsumexp(comp, dim=-1)
 
     @property
     def mean(self) -> torch.Tensor:
         a = mean_resultant_length(self.concentrations, self.dim)
-        return ((self.weights * a).unsqueeze(-1) * self.locs).sum(0)
+        return ((self.weights * a).to(self.locs.dtype).unsqueeze(-1) * self.locs).sum(0)

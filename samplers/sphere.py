@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import torch
 
-from samplers.constraints import check_dimension
+from samplers.constraints import check_dimension, check_float_dtype, check_generator, check_numel
 
 _SWITCH = -0.9  # loc_1 where the Householder vector switches from e1 + loc to e1 - loc
 
@@ -38,7 +38,8 @@ def uniform_sphere(
     generator : torch.Generator, optional
         Source of randomness; its device is used when ``device`` is None.
     dtype, device : optional
-        Of the result (default: torch's default dtype, the generator's device or CPU).
+        Of the result (default: torch's default dtype, the generator's device or CPU); a real
+        floating dtype.
 
     Returns
     -------
@@ -50,8 +51,11 @@ def uniform_sphere(
     if n < 1:
         raise ValueError(f"n must be >= 1, got n={n}")
     check_dimension(d)
-    if device is None and generator is not None:
+    check_numel((n, d), "n", n)
+    check_float_dtype(dtype)
+    if device is None and isinstance(generator, torch.Generator):
         device = generator.device
+    check_generator(generator, device)
     z = torch.randn(n, d, generator=generator, dtype=dtype, device=device)
     return z / torch.linalg.vector_norm(z, dim=-1, keepdim=True)
 
@@ -76,11 +80,12 @@ def cosine_draws(
     concentration: torch.Tensor,
     shape: torch.Size,
     d: int,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | None,
+    dtype: torch.dtype,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(t, s = sqrt(1 - t^2))`` of shape ``shape`` from a marginal sampler
-    ``sample_t(kappa, d, generator) -> (1 - t, 1 + t)``, with ``concentration`` broadcast to
-    ``shape``, in ``concentration``'s dtype.
+    """``(t, s = sqrt(1 - t^2))`` of shape ``shape`` and dtype ``dtype`` (the locations') from a
+    marginal sampler ``sample_t(kappa, d, generator) -> (1 - t, 1 + t)``, with
+    ``concentration`` broadcast to ``shape``.
 
     float16 and bfloat16 draw in float32 and round the result: torch has no Gamma sampler for
     them on CPU, and a rejection loop or a Beta ratio in 8 to 11 bits of mantissa would distort
@@ -89,7 +94,19 @@ def cosine_draws(
     """
     working = torch.promote_types(concentration.dtype, torch.float32)
     omt, opt = sample_t(concentration.to(working).expand(shape), d, generator)
-    return (1 - omt).to(concentration.dtype), torch.sqrt(omt * opt).to(concentration.dtype)
+    return (1 - omt).to(dtype), torch.sqrt(omt * opt).to(dtype)
+
+
+def one_minus_cosine(x: torch.Tensor, loc: torch.Tensor) -> torch.Tensor:
+    """``1 - loc^T x`` for points ``x`` and ``loc`` of the sphere (last axis, broadcast), as
+    ``||x - loc||^2 / 2``.
+
+    Equal on the sphere, and accurate to the relative precision of the dtype when ``x`` is
+    close to ``loc``, where ``1 - loc^T x`` is all rounding error: a density
+    ``exp(-kappa (1 - loc^T x))`` at kappa = 1e8 in float32 needs it. It is also insensitive to
+    the norms of ``x`` and ``loc`` being off by a rounding error, as they are in float32.
+    """
+    return (x - loc).square().sum(-1) / 2
 
 
 def tangent_gaussian(

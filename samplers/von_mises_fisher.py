@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import torch
 
 from samplers.base import LocConcentration
-from samplers.bessel import iv_ratio, log_iv
+from samplers.bessel import iv_ratio, iv_ratio_complement, log_ive
 from samplers.constraints import check_dimension
+from samplers.sphere import one_minus_cosine
 
 MAX_ROUNDS = 100
 """Rounds of the rejection loop before giving up. Wood's envelope accepts with probability above
@@ -41,11 +42,24 @@ def wood_envelope(kappa: torch.Tensor | float, d: int) -> torch.Tensor | float:
     r"""Wood's envelope parameter :math:`b = (d-1) / (2\kappa + \sqrt{4\kappa^2 + (d-1)^2})`.
 
     Algebraically equal to Wood's ``(-2 kappa + sqrt(4 kappa^2 + (d-1)^2)) / (d-1)`` but free of
-    its cancellation at ``kappa >> d``; ``b = 1`` at ``kappa = 0`` (then every proposal is
+    its cancellation at ``kappa >> d``, and of overflow: with ``r = (d-1) / (2 kappa)`` it is
+    ``r / (1 + hypot(1, r))`` for ``kappa >= (d-1)/2`` (``b ~ (d-1) / (4 kappa)``, right up to
+    kappa = 1.8e308, where ``4 kappa^2`` and even ``2 kappa`` overflow), and
+    ``1 / (1/r + hypot(1/r, 1))`` below; ``b = 1`` at ``kappa = 0`` (then every proposal is
     accepted and ``t = 1 - 2 Beta((d-1)/2, (d-1)/2)`` is exactly the uniform marginal).
     """
-    m = d - 1
-    return m / (2 * kappa + _ops(kappa).sqrt(4 * kappa * kappa + m * m))
+    half = (d - 1) / 2
+    if isinstance(kappa, float):
+        if kappa >= half:
+            r = half / kappa
+            return r / (1 + math.hypot(1.0, r))
+        c = kappa / half
+        return 1 / (c + math.hypot(c, 1.0))
+    large = kappa >= half
+    r = half / torch.where(large, kappa, half)
+    c = torch.where(large, half, kappa) / half
+    one = torch.ones_like(kappa)
+    return torch.where(large, r / (1 + torch.hypot(one, r)), 1 / (c + torch.hypot(c, one)))
 
 
 def _wood_constants(kappa, d: int, b=None):
@@ -294,19 +308,39 @@ def sample_vmf_t(
     return omt.reshape(shape), opt.reshape(shape)
 
 
-def log_normalizer(kappa: torch.Tensor, d: int) -> torch.Tensor:
-    r"""``log C_d(kappa)`` (so that ``log p(x) = log C_d + kappa mu^T x``); ``kappa >= 0``.
-
-    At ``kappa = 0`` it is minus the log surface area of S^{d-1},
-    ``lgamma(d/2) - log 2 - (d/2) log pi``.
-    """
+def _log_density_at_mode64(kappa: torch.Tensor, d: int) -> torch.Tensor:
+    """``log C_d(kappa) + kappa`` in float64 (see :func:`log_density_at_mode`)."""
     nu = d / 2 - 1
     k64 = kappa.to(torch.float64)
     positive = k64 > 0
     safe = torch.where(positive, k64, torch.ones_like(k64))
-    value = nu * torch.log(safe) - (d / 2) * math.log(2 * math.pi) - log_iv(nu, safe)
+    value = nu * torch.log(safe) - (d / 2) * math.log(2 * math.pi) - log_ive(nu, safe)
     uniform = math.lgamma(d / 2) - math.log(2) - (d / 2) * math.log(math.pi)
-    return torch.where(positive, value, torch.full_like(value, uniform)).to(kappa.dtype)
+    return torch.where(positive, value, torch.full_like(value, uniform))
+
+
+def log_density_at_mode(kappa: torch.Tensor, d: int) -> torch.Tensor:
+    r"""``log p(mu) = log C_d(kappa) + kappa``, computed without forming either term.
+
+    .. math:: \log C_d(\kappa) + \kappa = \nu \log\kappa - \tfrac d2 \log(2\pi)
+              - \log\big(I_\nu(\kappa) e^{-\kappa}\big),\qquad \nu = \tfrac d2 - 1,
+
+    with :func:`samplers.bessel.log_ive`, in float64 (cast to ``kappa``'s dtype). It grows like
+    ``(d-1)/2 log(kappa / (2 pi))`` (Hankel's expansion of ``I_nu``), while ``log C_d`` and
+    ``kappa`` are each of size ``kappa``: formed separately, their sum is off by nats in
+    float32 from kappa ~ 1e7 (an ulp of 1e8 is 8) and in float64 from kappa ~ 1e16.
+    """
+    return _log_density_at_mode64(kappa, d).to(kappa.dtype)
+
+
+def log_normalizer(kappa: torch.Tensor, d: int) -> torch.Tensor:
+    r"""``log C_d(kappa)`` (so that ``log p(x) = log C_d + kappa mu^T x``); ``kappa >= 0``.
+
+    At ``kappa = 0`` it is minus the log surface area of S^{d-1},
+    ``lgamma(d/2) - log 2 - (d/2) log pi``. For a density, prefer
+    :func:`log_density_at_mode` plus ``kappa (mu^T x - 1)``: this value is of size ``kappa``.
+    """
+    return (_log_density_at_mode64(kappa, d) - kappa.to(torch.float64)).to(kappa.dtype)
 
 
 def mean_resultant_length(kappa: torch.Tensor, d: int) -> torch.Tensor:
@@ -344,21 +378,32 @@ class VonMisesFisher(LocConcentration):
     sample_t = staticmethod(sample_vmf_t)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        """``log C_d(kappa) + kappa mu^T x``, evaluated as
+        ``log_density_at_mode(kappa) - kappa (1 - mu^T x)`` with ``1 - mu^T x = ||x - mu||^2 / 2``
+        (equal on the sphere): no cancellation between two terms of size kappa, and none in
+        ``1 - mu^T x`` near the mode, so a float32 value keeps float32's relative accuracy at
+        any kappa. In the dtype of ``concentration`` and ``value`` promoted."""
         if self._validate_args:
             self._validate_sample(value)
-        return log_normalizer(self.concentration, self.dim) + self.concentration * (
-            (self.loc * value).sum(-1)
-        )
+        kappa = self.concentration
+        dtype = torch.promote_types(kappa.dtype, value.dtype)
+        return (log_density_at_mode(kappa, self.dim).to(dtype)
+                - kappa * one_minus_cosine(value.to(dtype), self.loc.to(dtype)))
 
     @property
     def mean(self) -> torch.Tensor:
         a = mean_resultant_length(self.concentration, self.dim)
-        return a.unsqueeze(-1) * self.loc
+        return a.to(self.loc.dtype).unsqueeze(-1) * self.loc
 
     @property
     def mode(self) -> torch.Tensor:
         return self.loc
 
     def entropy(self) -> torch.Tensor:
+        """``-log C_d - kappa A_d = -log p(mu) + kappa (1 - A_d)``, both terms O(d log kappa) and
+        computed in float64 (``1 - A_d`` by :func:`samplers.bessel.iv_ratio_complement`)."""
         kappa = self.concentration
-        return -log_normalizer(kappa, self.dim) - kappa * mean_resultant_length(kappa, self.dim)
+        k64 = kappa.to(torch.float64)
+        value = (-_log_density_at_mode64(kappa, self.dim)
+                 + k64 * iv_ratio_complement(self.dim / 2 - 1, k64))
+        return value.to(kappa.dtype)
