@@ -104,3 +104,12 @@ def test_uniform_sphere_law_and_its_mutation():
     assert verdict(cells, "p_ks")[0] and verdict(cells, "p_mean")[0]
     mutated = t_law_grid(mutated_draw("d+1"), ("uniform",), (2, 3, 10), (0.0,), N, seed=19)
     assert not verdict(mutated, "p_ks")[0]
+
+
+@pytest.mark.slow
+def test_sampler_property_fuzz_check_passes():
+    from validation import sampler_checks
+    from validation.checks import Context
+
+    result = sampler_checks.property_fuzz(Context(seed=0, quick=True))
+    assert result.passed, result.detail

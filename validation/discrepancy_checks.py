@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +18,7 @@ import torch
 
 from discrepancies import max_sfg, max_sw, reference, sfg, sw
 from discrepancies._slices import fg_per_slice, wp_per_slice
-from validation.checks import CheckResult, Context, check
+from validation.checks import CheckResult, Context, check, property_tests
 
 GROUP = "discrepancies"
 
@@ -386,24 +383,6 @@ FUZZ_TESTS = Path(__file__).resolve().parents[1] / "tests" / "test_fuzz_discrepa
 def property_fuzz(ctx: Context) -> CheckResult:
     """The property-based fuzz of every discrepancy (tests/test_fuzz_discrepancies.py: each
     example a finite value with the invariances, or a ValueError / TypeError naming the
-    argument) under Hypothesis's "slow" profile ("default" with --quick), seeded with the
-    run's seed, by pytest in a subprocess (so it needs the source checkout and the ``test``
-    extra). CPU only."""
-    profile = "default" if ctx.quick else "slow"
-    criterion = "every example: finite and invariant, or a clear error"
-    if not FUZZ_TESTS.exists():
-        return CheckResult(GROUP, "property_fuzz", False, "not run", criterion,
-                           f"{FUZZ_TESTS} is missing: run from a source checkout")
-    root = FUZZ_TESTS.parents[1]
-    env = {**os.environ, "HYPOTHESIS_PROFILE": profile,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           str(FUZZ_TESTS), f"--hypothesis-seed={ctx.seed}"],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=3600)
-    lines = proc.stdout.strip().splitlines() or ["no output"]
-    failures = [line for line in lines if line.startswith("FAILED")]
-    detail = f"profile {profile}, seed {ctx.seed}" + (f"; {'; '.join(failures)}" if failures
-                                                      else "")
-    if proc.returncode != 0 and not failures:
-        detail += f"; {proc.stderr.strip()[-300:] or lines[-1]}"
-    return CheckResult(GROUP, "property_fuzz", proc.returncode == 0, lines[-1], criterion, detail)
+    argument); see :func:`validation.checks.property_tests`."""
+    return property_tests(GROUP, FUZZ_TESTS, ctx,
+                          "every example: finite and invariant, or a clear error")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import numpy as np
 import power_spherical
@@ -31,7 +32,7 @@ from samplers import (
 )
 from samplers.marginals import beta_t_law, t_law
 from samplers.von_mises_fisher import sample_vmf_t
-from validation.checks import CheckResult, Context, check
+from validation.checks import CheckResult, Context, check, property_tests
 from validation.stats import (
     chi_square_counts,
     holm,
@@ -602,3 +603,15 @@ def bessel_check(ctx: Context) -> list[CheckResult]:
     """log I_nu and I_{nu+1}/I_nu against SciPy, the series, asymptotics and Amos bounds."""
     return [CheckResult("samplers", f"log-Bessel {c['test']}", c["err"] <= c["tol"],
                         f"err {c['err']:.1e}", f"<= {c['tol']:g}") for c in bessel_cells()]
+
+
+FUZZ_TESTS = Path(__file__).resolve().parents[1] / "tests" / "test_fuzz_samplers.py"
+
+
+@check("samplers")
+def property_fuzz(ctx: Context) -> CheckResult:
+    """The property-based fuzz of every sampler (tests/test_fuzz_samplers.py: each example a
+    valid draw, density, mean or entropy, or a ValueError / TypeError naming the argument);
+    see :func:`validation.checks.property_tests`."""
+    return property_tests("samplers", FUZZ_TESTS, ctx,
+                          "every example: valid output, or a clear error")
