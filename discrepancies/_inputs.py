@@ -183,11 +183,17 @@ def check_beta(beta: object) -> float:
     return beta
 
 
-def check_kappa(kappa: object) -> float:
-    """A concentration kappa >= 0 (0: uniform directions)."""
+def check_kappa(kappa: object, dtype: torch.dtype | None = None) -> float:
+    """A concentration kappa >= 0 (0: uniform directions); with ``dtype`` (the data's), also
+    within the range of the dtype the samplers hold it in (``dtype``, at least float32)."""
     kappa = _check_real(kappa, "kappa")
     if kappa < 0:
         raise ValueError(f"kappa must be >= 0, got {kappa}")
+    if dtype is not None:
+        held = torch.promote_types(dtype, torch.float32)
+        if kappa > torch.finfo(held).max:
+            raise ValueError(f"kappa must be <= {torch.finfo(held).max:.4g} (the largest "
+                             f"{held}) for {dtype} inputs, got kappa={kappa}; use float64 inputs")
     return kappa
 
 

@@ -513,7 +513,7 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
     docstring for the three stages)."""
     X, Y, numpy_out = as_point_clouds(X, Y)
     check_equal_size(X, Y)
-    beta, p, kappa = check_beta(beta), check_p(p), check_kappa(kappa)
+    beta, p, kappa = check_beta(beta), check_p(p), check_kappa(kappa, X.dtype)
     L = check_n_projections(n_projections)
     n_iter, lr, log = check_n_iter(n_iter), check_lr(lr), check_bool(log, "log")
     # the vMF / power spherical draws are the method itself: only the start follows the scheme

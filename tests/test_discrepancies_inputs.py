@@ -210,3 +210,15 @@ def test_weight_sum_tolerance_is_the_documented_one(name, dtype, tol):
     assert torch.isfinite(FNS[name](Xt, Yt, a=inside, seed=0))
     with pytest.raises(ValueError, match=r"a must sum to 1, got a sum of 1\.000"):
         FNS[name](Xt, Yt, a=outside, seed=0)
+
+
+@pytest.mark.parametrize("name", ["ssfg", "mssfg", "pssfg"])
+def test_kappa_beyond_the_held_dtype_names_kappa(name):
+    """The samplers hold kappa in the data's dtype (at least float32): a kappa beyond that
+    range is the caller's kappa, named as such, while float64 data take it."""
+    fn = REGISTRY[name]
+    X, Y = torch.randn(12, 3, generator=torch.Generator().manual_seed(0)), torch.randn(12, 3)
+    with pytest.raises(ValueError, match=r"kappa must be <= 3\.403e\+38 .*got kappa=1e\+39"):
+        fn(X, Y, kappa=1e39, n_projections=8, n_iter=1, seed=0)
+    assert torch.isfinite(fn(X.double(), Y.double(), kappa=1e39, n_projections=8, n_iter=1,
+                             seed=0))
