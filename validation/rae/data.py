@@ -223,27 +223,23 @@ def carve_validation(data: ImageData, *, seed: int, fraction: float,
                      train_size: int | None = None, source: str = "") -> DataSplits:
     """Split ``data``'s training images into a training and a validation split (seeded).
 
-    Without ``train_size``, ``fraction`` of the training images form the validation split.
-    With it, a random ``train_size`` of them are the training split and
-    ``round(train_size * fraction / (1 - fraction))`` others the validation split (the same
-    ratio), the rest unused. Raises ``ValueError`` naming ``source`` when a split would hold
-    fewer than :data:`MIN_TRAIN` (training) or :data:`MIN_HELD_OUT` (validation) images or
-    the training labels fewer than two classes.
+    ``fraction`` of the training images form the validation split and the rest the training
+    split. When that training split would exceed ``train_size``, a random ``train_size`` of
+    the images are the training split and ``round(train_size * fraction / (1 - fraction))``
+    others the validation split (the same ratio), the rest unused. Raises ``ValueError``
+    naming ``source`` when a split would hold fewer than :data:`MIN_TRAIN` (training) or
+    :data:`MIN_HELD_OUT` (validation) images or the training labels fewer than two classes.
     """
     if not 0 < fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}")
+    if train_size is not None and train_size < 1:
+        raise ValueError(f"--train-size must be >= 1, got {train_size}")
     n = len(data.x_train)
-    if train_size is None:
-        n_val = round(fraction * n)
-        n_fit = n - n_val
-    else:
-        if train_size < 1:
-            raise ValueError(f"--train-size must be >= 1, got {train_size}")
+    n_val = round(fraction * n)
+    n_fit = n - n_val
+    if train_size is not None and train_size < n_fit:
         n_fit = train_size
         n_val = round(train_size * fraction / (1 - fraction))
-        if n_fit + n_val > n:
-            raise ValueError(f"{source}: --train-size {train_size} plus a validation split of "
-                             f"{n_val} needs {n_fit + n_val} training images; there are {n}")
     _check_size(source, "training", n_fit, MIN_TRAIN)
     _check_size(source, "validation", n_val, MIN_HELD_OUT)
     order = np.random.default_rng([seed, 1]).permutation(n)
