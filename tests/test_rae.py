@@ -459,3 +459,12 @@ def test_command_rejects_bad_numbers(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["rae", "--gamma", "1", "--gamma-grid", "1", "2"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_diverging_final_run_is_an_error_naming_the_method(tmp_path, capsys):
+    def explodes(X, Y, *, seed=None):
+        return (X - Y).sum() * float("inf")
+
+    args = _args(tmp_path, "--methods", "boom", "--gamma", "1", "--seeds", "1", "--epochs", "1")
+    assert command.run(args, registry={"boom": explodes}, sw=discrepancies.sw) == 1
+    assert "boom (gamma 1), seed 0: non-finite loss at epoch 1" in capsys.readouterr().err

@@ -98,8 +98,12 @@ def run_grid(data: ImageData, settings: Mapping[str, Setting], config: TrainConf
         for seed in seeds:
             callback = None if on_epoch is None else (
                 lambda epoch, record, m=method, s=seed: on_epoch(m, s, epoch, record))
-            result = train_rae(data, method_config, setting.fn, setting.kwargs, seed=seed,
-                               device=device, on_epoch=callback)
+            try:
+                result = train_rae(data, method_config, setting.fn, setting.kwargs, seed=seed,
+                                   device=device, on_epoch=callback)
+            except FloatingPointError as err:
+                raise FloatingPointError(f"{method} (gamma {setting.gamma:.3g}), seed {seed}: "
+                                         f"{err}") from err
             metrics = evaluate(result.model, data, classifier, sw, seed=seed, device=device)
             metrics[TIME] = result.seconds_per_epoch
             gen = torch.Generator(device=device).manual_seed(seed)
