@@ -1,6 +1,8 @@
-"""The RAE harness: prior, Frechet distance, training on tiny data, and the command."""
+"""The RAE harness: prior, Frechet distance, networks, training on tiny data, the scale rule,
+the selection (never touching the test split), the paired verdicts, and the command."""
 
 import csv
+import dataclasses
 import inspect
 import json
 
@@ -11,11 +13,26 @@ import torch
 
 import discrepancies
 from validation.rae import command
-from validation.rae.data import ImageData, load_digits
-from validation.rae.experiment import METHOD_SETTINGS, method_kwargs, resolve_methods
-from validation.rae.metrics import frechet_distance
-from validation.rae.model import GMMPrior
-from validation.rae.train import TrainConfig, train_rae
+from validation.rae.data import DataSplits, ImageData, load_digits
+from validation.rae.experiment import (
+    HARNESS_SETTINGS,
+    Setting,
+    method_kwargs,
+    paired_comparisons,
+    resolve_methods,
+    run_grid,
+)
+from validation.rae.metrics import frechet_distance, train_feature_classifier
+from validation.rae.model import GMMPrior, conv_networks
+from validation.rae.selection import check_trials, default_knobs, gamma_multipliers, knob_grid
+from validation.rae.stats import WORSE
+from validation.rae.train import (
+    TrainConfig,
+    gamma_scale,
+    init_model,
+    reconstruction_error,
+    train_rae,
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -29,9 +46,19 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def tiny() -> ImageData:
-    full = load_digits(seed=0)
+    full = load_digits(seed=0).test
     return ImageData("tiny", full.x_train[:400], full.y_train[:400], full.x_test[:200],
                      full.y_test[:200], full.shape)
+
+
+@pytest.fixture(scope="module")
+def tiny_splits() -> DataSplits:
+    """400 training, 100 validation and 200 test images of the digits."""
+    full = load_digits(seed=0)
+    fit, val, test = full.validation, full.validation, full.test
+    x, y = fit.x_train[:400], fit.y_train[:400]
+    return DataSplits(ImageData("tiny", x, y, val.x_test[:100], val.y_test[:100], fit.shape),
+                      ImageData("tiny", x, y, test.x_test[:200], test.y_test[:200], fit.shape))
 
 
 def _latent_sw(result, data: ImageData, seed: int = 123) -> float:
@@ -115,7 +142,7 @@ def test_regulariser_pulls_posterior_to_prior(tiny, plain, method):
     """Every method trains without NaN, its loss decreases, and its codes end much closer to
     the prior than the plain autoencoder's (measured with POT's SW, not the suite's)."""
     fn = discrepancies.REGISTRY[method]
-    result = train_rae(tiny, TINY, fn, method_kwargs(method, fn), seed=0)
+    result = train_rae(tiny, TINY, fn, method_kwargs(fn), seed=0)
     assert all(np.isfinite(list(h.values())).all() for h in result.history)
     assert result.history[-1]["loss"] < 0.7 * result.history[0]["loss"]
     assert _latent_sw(result, tiny) < 0.5 * plain[1]
@@ -126,7 +153,7 @@ def test_pull_check_fails_without_the_regulariser(tiny, plain):
     autoencoder puts them, and the same criterion then fails."""
     fn = discrepancies.REGISTRY["sw"]
     config = TrainConfig(**{**TINY.__dict__, "gamma": 0.0})
-    result = train_rae(tiny, config, fn, method_kwargs("sw", fn), seed=0)
+    result = train_rae(tiny, config, fn, method_kwargs(fn), seed=0)
     assert not _latent_sw(result, tiny) < 0.5 * plain[1]
     np.testing.assert_allclose(_latent_sw(result, tiny), plain[1], rtol=1e-6)
 
@@ -154,30 +181,234 @@ def _args(tmp_path, *extra):
     return build_parser().parse_args(["rae", "--out", str(tmp_path), *extra])
 
 
-def test_settings_name_registry_entries_and_their_keywords():
-    # the seven discrepancies; a misspelt key would silently fall back to generic settings
-    assert set(METHOD_SETTINGS) == {"sw", "max_sw", "sfg", "max_sfg", "ssfg", "mssfg", "pssfg"}
-    for name, fn in discrepancies.REGISTRY.items():
+def test_settings_and_knobs_come_from_the_registry_signatures():
+    for fn in discrepancies.REGISTRY.values():
         accepted = inspect.signature(fn).parameters
-        assert set(method_kwargs(name, fn)) <= set(accepted), name
+        assert set(method_kwargs(fn)) == set(HARNESS_SETTINGS) & set(accepted)
+        for knobs in knob_grid(fn):
+            assert set(knobs) <= set(accepted)
+    sizes = {name: len(knob_grid(fn)) for name, fn in discrepancies.REGISTRY.items()}
+    assert sizes == {"sw": 1, "max_sw": 1, "sfg": 1, "max_sfg": 1, "ssfg": 2, "pssfg": 2,
+                     "mssfg": 4}
+    assert default_knobs(discrepancies.mssfg) == {"kappa": 10.0, "n_components": 5}
+
+    # a new entry with a concentration is tuned over kappa without naming it anywhere
+    def new_spherical(X, Y, *, seed=None, kappa=3.0, n_projections=100):
+        return (X - Y).pow(2).mean()
+
+    assert knob_grid(new_spherical) == [{"kappa": 5.0}, {"kappa": 50.0}]
+    assert method_kwargs(new_spherical) == {"n_projections": 50}
     assert resolve_methods(None, discrepancies.REGISTRY)[0] == "none"
 
 
+def test_every_method_gets_the_same_number_of_trials():
+    fns = list(discrepancies.REGISTRY.values())
+    check_trials(fns, 12)
+    with pytest.raises(ValueError, match="--trials must be a positive multiple of 4"):
+        check_trials(fns, 6)
+    grid = gamma_multipliers(12)
+    np.testing.assert_allclose(np.log10(grid), np.linspace(-1.5, 1.5, 12), atol=1e-12)
+    np.testing.assert_allclose(gamma_multipliers(3), [10 ** -1.5, 1.0, 10 ** 1.5], rtol=1e-12)
+
+
+def test_gamma_scale_balances_the_terms_at_initialisation(tiny):
+    """With a constant regulariser c, scale * c is the mean reconstruction error over the
+    first five batches of the seed's order, recomputed here from the untrained model."""
+    config = TrainConfig(latent_dim=4, hidden=(32,), batch_size=50)
+
+    def constant(X, Y, *, seed=None, value=2.5):
+        return torch.full((), value) + 0 * X.sum()
+
+    scale = gamma_scale(tiny, config, constant, seed=3)
+    model = init_model(tiny, config, 3)
+    order = torch.randperm(len(tiny.x_train), generator=torch.Generator().manual_seed(4))
+    x = torch.as_tensor(tiny.x_train)[order[:250]]
+    with torch.no_grad():
+        recon = reconstruction_error(model(x)[0], x).item()
+    np.testing.assert_allclose(scale * 2.5, recon, rtol=1e-5)
+    # the scale of a regulariser twice as large is half as large
+    doubled = gamma_scale(tiny, config, constant, {"value": 5.0}, seed=3)
+    np.testing.assert_allclose(doubled, scale / 2, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"regulariser is 0\.0 at initialisation"):
+        gamma_scale(tiny, config, constant, {"value": 0.0}, seed=3)
+
+
+def test_gamma_scale_puts_sw_and_sfg_on_one_footing(tiny):
+    """SW is a root, SFG(beta=0) its square on the same directions (same seed): the scale
+    rule's weights make both start at the reconstruction's size, whatever their convention."""
+    config = TrainConfig(latent_dim=4, hidden=(32,), batch_size=50)
+    kwargs = {"n_projections": 50}
+    s_sw = gamma_scale(tiny, config, discrepancies.sw, kwargs, seed=0, n_batches=1)
+    s_sfg = gamma_scale(tiny, config, discrepancies.sfg, {**kwargs, "beta": 0.0}, seed=0,
+                        n_batches=1)
+    # one batch: s_sw * SW = s_sfg * SW^2 = recon, so s_sw / s_sfg = SW
+    model = init_model(tiny, config, 0)
+    order = torch.randperm(len(tiny.x_train), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        z = model.encode(torch.as_tensor(tiny.x_train)[order[:50]])
+        prior = model.prior.rsample(50, torch.Generator().manual_seed(2))
+    value = discrepancies.sw(z, prior, seed=0, n_projections=50).item()
+    np.testing.assert_allclose(s_sw / s_sfg, value, rtol=1e-5)
+
+
+# --- the convolutional networks ----------------------------------------------------------------
+
+def test_conv_networks_follow_the_rae_code():
+    encoder, decoder = conv_networks((28, 28), 8, width=1 / 16)
+    convs = [m for m in encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 8), (8, 16), (16, 32),
+                                                                 (32, 64)]
+    assert all(c.kernel_size == (4, 4) and c.stride == (2, 2) and c.padding == (1, 1)
+               for c in convs)
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in encoder.modules()) == 4
+    # 28 -> 14 -> 7 -> 3 -> 1: the linear map reads 64 features
+    assert encoder[-1].in_features == 64 and encoder[-1].out_features == 8
+    deconvs = [m for m in decoder.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in deconvs] == [
+        (64, 32, (4, 4)), (32, 16, (4, 4)), (16, 1, (1, 1))]
+    assert not any(isinstance(m, torch.nn.Sigmoid) for m in decoder.modules())
+    x = torch.rand(5, 784)
+    z = encoder(x)
+    assert z.shape == (5, 8) and decoder(z).shape == (5, 784)
+    full, _ = conv_networks((28, 28), 8)
+    assert [m.out_channels for m in full.modules() if isinstance(m, torch.nn.Conv2d)] == [
+        128, 256, 512, 1024]
+    with pytest.raises(ValueError, match="multiples of 4 and >= 16, got 8x8"):
+        conv_networks((8, 8), 4)
+
+
+def test_conv_rae_trains_one_step_on_28x28():
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 200)
+    data = ImageData("noise", x, y, x[:50], y[:50], (28, 28))
+    config = TrainConfig(latent_dim=8, arch="conv", width=1 / 16, epochs=1, batch_size=100)
+    before = [p.detach().clone() for p in init_model(data, config, 0).parameters()]
+    result = train_rae(data, config, discrepancies.sfg, {"n_projections": 10}, seed=0)
+    after = list(result.model.parameters())
+    assert np.isfinite(result.history[0]["loss"])
+    assert len(before) == len(after)
+    assert all(not torch.equal(a, b) for a, b in zip(after, before, strict=True))
+    with torch.no_grad():
+        assert result.model.generate(4).shape == (4, 784)
+
+
+# --- selection and the final comparison ---------------------------------------------------------
+
+SELECT = TrainConfig(latent_dim=4, hidden=(32,), epochs=2, batch_size=50)
+
+
+def _plan(n_trials=2, seeds=(0, 1, 2)):
+    return command.Plan(SELECT, list(seeds), n_trials, None, [0], None)
+
+
+def _poisoned(splits: DataSplits) -> DataSplits:
+    test = splits.test
+    bad = np.full_like(test.x_test, np.nan)
+    return DataSplits(splits.validation,
+                      ImageData(test.name, test.x_train, test.y_train, bad, test.y_test,
+                                test.shape))
+
+
+def _selection_record(stage):
+    return {m: [(t.knobs, t.gamma, t.score) for t in s.trials]
+            for m, s in stage.selections.items()}
+
+
+def test_selection_chooses_from_the_grid_without_the_test_split(tiny_splits):
+    """Selection on clean and on NaN-poisoned test images gives the same trials, scores and
+    choices: it never reads the test split. The chosen gamma is one of the grid's."""
+    methods = ["none", "sw", "ssfg"]
+    registry = discrepancies.REGISTRY
+    clean = command.select_stage(tiny_splits, methods, registry, discrepancies.sw, _plan(),
+                                 seed=0, progress=False)
+    poisoned = command.select_stage(_poisoned(tiny_splits), methods, registry, discrepancies.sw,
+                                    _plan(), seed=0, progress=False)
+    assert _selection_record(clean) == _selection_record(poisoned)
+    assert all(np.isfinite(t.score) for s in clean.selections.values() for t in s.trials)
+    for method in ("sw", "ssfg"):
+        chosen = clean.selections[method]
+        assert len(chosen.trials) == 2
+        scale = gamma_scale(tiny_splits.validation, SELECT, registry[method],
+                            {**method_kwargs(registry[method]), **chosen.knobs}, seed=0)
+        grid = scale * gamma_multipliers(2 // len(knob_grid(registry[method])))
+        assert np.isclose(grid, chosen.gamma, rtol=1e-12).any()
+        best = min(chosen.trials, key=lambda t: t.score)
+        assert (best.gamma, best.knobs) == (chosen.gamma, chosen.knobs)
+        assert clean.settings[method].gamma == chosen.gamma
+    assert clean.settings["ssfg"].kwargs["kappa"] in (5.0, 50.0)
+    assert clean.settings["none"].fn is None
+
+
+def test_hobbled_method_is_called_worse(tiny_splits):
+    """SFG against itself at gamma = 0, over 3 paired seeds: the codes stay far from the
+    prior, and the paired verdict on latent SW says worse."""
+    data = tiny_splits.test
+    fn = discrepancies.sfg
+    kwargs = method_kwargs(fn)
+    gamma = gamma_scale(data, TINY, fn, kwargs, seed=0)
+    settings = {"sfg": Setting(fn, kwargs, gamma), "hobbled": Setting(fn, kwargs, 0.0)}
+    classifier, _ = train_feature_classifier(data, seed=0, steps=200)
+    runs = run_grid(data, settings, dataclasses.replace(TINY, epochs=8), [0, 1, 2], classifier,
+                    discrepancies.sw)
+    verdict = paired_comparisons(runs)["sfg"]["hobbled"]["latent_sw"]
+    assert verdict.verdict == WORSE, verdict
+    assert verdict.difference.low > 0
 def test_command_writes_table_json_csv_and_figures(tmp_path, capsys):
-    args = _args(tmp_path, "--methods", "none", "sw", "--seeds", "2", "--epochs", "2")
+    args = _args(tmp_path, "--methods", "none", "sw", "sfg", "--seeds", "3", "--epochs", "1",
+                 "--trials", "2")
     assert command.run(args) == 0
     out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith(("| none", "| sw"))]
-    assert len(rows) == 2 and "±" in rows[1] and "n_projections=50" in rows[1]
+    assert "### Against sfg" in out and "### Against sw" in out and "3 seed(s)" in out
     result = json.loads((tmp_path / "rae_results.json").read_text())
     assert [(r["method"], r["seed"]) for r in result["runs"]] == [
-        ("none", 0), ("none", 1), ("sw", 0), ("sw", 1)]
-    assert len(result["runs"][0]["history"]) == 2
+        (m, s) for m in ("none", "sw", "sfg") for s in (0, 1, 2)]
+    for method in ("sw", "sfg"):
+        trials = result["selection"][method]["trials"]
+        assert len(trials) == 2
+        assert result["settings"][method]["gamma"] in [t["gamma"] for t in trials]
+        assert f"| {method} | {result['settings'][method]['gamma']:.3g} |" in out
+    comparison = result["comparisons"]["sfg"]["sw"]["fd"]
+    assert comparison["difference"]["n"] == 3 and comparison["p_value"] is not None
+    assert result["summary"]["none"]["cost"]["mean"] == 1.0
     with open(tmp_path / "rae_runs.csv") as f:
         runs = list(csv.DictReader(f))
-    assert len(runs) == 4 and float(runs[3]["latent_sw"]) == result["runs"][3]["latent_sw"]
+    assert len(runs) == 9 and float(runs[3]["latent_sw"]) == result["runs"][3]["latent_sw"]
+    with open(tmp_path / "rae_selection.csv") as f:
+        assert sum(row["chosen"] == "True" for row in csv.DictReader(f)) == 2
     for name in ("samples", "reconstructions", "metrics", "training_curves"):
         assert (tmp_path / f"rae_{name}.png").stat().st_size > 1000
+
+
+def test_command_quick_and_forced_gamma(tmp_path, capsys):
+    """--quick: no selection, each method at its scale; --gamma: one value for all."""
+    assert command.run(_args(tmp_path / "q", "--quick", "--methods", "sw", "sfg")) == 0
+    quick = json.loads((tmp_path / "q" / "rae_results.json").read_text())
+    assert quick["selection"] == {}
+    assert "no test is made" in capsys.readouterr().out
+    assert quick["settings"]["sw"]["gamma"] != quick["settings"]["sfg"]["gamma"]
+    assert command.run(_args(tmp_path / "g", "--gamma", "0.7", "--methods", "sw", "ssfg",
+                             "--seeds", "1", "--epochs", "1")) == 0
+    forced = json.loads((tmp_path / "g" / "rae_results.json").read_text())
+    assert {m: s["gamma"] for m, s in forced["settings"].items()} == {"sw": 0.7, "ssfg": 0.7}
+    assert forced["settings"]["ssfg"]["kwargs"]["kappa"] == 10.0
+
+
+def test_slicing_is_passed_only_when_not_the_default(tmp_path):
+    seen = []
+
+    def takes_slicing(X, Y, *, seed=None, n_projections=100, slicing="mc"):
+        seen.append(slicing)
+        return discrepancies.sw(X, Y, seed=seed, n_projections=n_projections)
+
+    registry = {"sliced": takes_slicing, "sw": discrepancies.sw}
+    common = ["--methods", "sliced", "sw", "--seeds", "1", "--epochs", "1", "--gamma", "1"]
+    assert command.run(_args(tmp_path, *common), registry=registry, sw=discrepancies.sw) == 0
+    assert set(seen) == {"mc"}
+    seen.clear()
+    assert command.run(_args(tmp_path, *common, "--slicing", "qmc"), registry=registry,
+                       sw=discrepancies.sw) == 0
+    assert set(seen) == {"qmc"}  # sw (no slicing keyword) ran too, without it
 
 
 def test_command_on_an_mnist_folder(tmp_path, capsys):
@@ -185,9 +416,11 @@ def test_command_on_an_mnist_folder(tmp_path, capsys):
     import gzip
     import struct
 
-    digits = load_digits(seed=0)
-    images = np.round(np.concatenate([digits.x_train, digits.x_test]) * 255).astype(np.uint8)
-    labels = np.concatenate([digits.y_train, digits.y_test]).astype(np.uint8)
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    digits = sk_load_digits()
+    images = np.round(digits.images / 16 * 255).astype(np.uint8)
+    labels = digits.target.astype(np.uint8)
     folder = tmp_path / "mnist"
     folder.mkdir()
     for name, array in (("train-images-idx3-ubyte.gz", images.reshape(-1, 8, 8)),
@@ -199,7 +432,8 @@ def test_command_on_an_mnist_folder(tmp_path, capsys):
     out = tmp_path / "out"
     assert command.run(_args(out, "--quick", "--data", str(folder), "--methods", "sw")) == 0
     result = json.loads((out / "rae_results.json").read_text())
-    assert result["notes"]["n_train"] + result["notes"]["n_test"] == 1797
+    notes = result["notes"]
+    assert notes["n_train"] + notes["n_validation"] + notes["n_test"] == 1797
     assert result["config"]["latent_dim"] == 8  # the paper's MNIST setting
     assert "| sw |" in capsys.readouterr().out
 
@@ -207,6 +441,9 @@ def test_command_on_an_mnist_folder(tmp_path, capsys):
 @pytest.mark.parametrize(("extra", "message"), [
     (["--data", "/no/such/folder"], "--data '/no/such/folder' is neither 'digits'"),
     (["--methods", "sw", "wasserstein"], "--methods: unknown 'wasserstein'"),
+    (["--arch", "conv"], "--arch conv needs image sides that are multiples of 4"),
+    (["--trials", "6"], "--trials must be a positive multiple of 4"),
+    (["--slicing", "qmc", "--methods", "ssfg"], "--slicing 'qmc': no selected discrepancy"),
 ])
 def test_command_bad_input_is_a_clear_error(tmp_path, capsys, extra, message):
     assert command.run(_args(tmp_path, *extra)) == 2
@@ -219,3 +456,15 @@ def test_command_rejects_bad_numbers(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["rae", "--seeds", "0"])
     assert "--seeds" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["rae", "--gamma", "1", "--gamma-grid", "1", "2"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_diverging_final_run_is_an_error_naming_the_method(tmp_path, capsys):
+    def explodes(X, Y, *, seed=None):
+        return (X - Y).sum() * float("inf")
+
+    args = _args(tmp_path, "--methods", "boom", "--gamma", "1", "--seeds", "1", "--epochs", "1")
+    assert command.run(args, registry={"boom": explodes}, sw=discrepancies.sw) == 1
+    assert "boom (gamma 1), seed 0: non-finite loss at epoch 1" in capsys.readouterr().err

@@ -1,6 +1,10 @@
-"""Image data for the RAE harness: scikit-learn's bundled 8x8 digits, or MNIST from IDX files.
+"""Image data for the RAE harness: scikit-learn's bundled 8x8 digits, Fashion-MNIST from
+Debian's ``dataset-fashion-mnist``, or any folder of MNIST-format IDX files.
 
-Nothing is downloaded. Images are returned flattened, as float32 in [0, 1], with integer labels.
+Nothing is downloaded. Images are returned flattened, as float32 in [0, 1], with integer labels,
+as training, validation and test splits (:class:`DataSplits`). Bad data (labels outside
+``[0, n_classes)`` or not integers, non-finite images, splits too small to train on) raises a
+one-line ``ValueError`` naming the file, before any training.
 The IDX format (LeCun et al., http://yann.lecun.com/exdb/mnist/) is a big-endian header
 ``0x00 0x00 <type code> <ndim>`` followed by ``ndim`` uint32 sizes and the raw values; MNIST
 stores images with type code 0x08 (unsigned byte) and ndim 3, labels with ndim 1.
@@ -24,6 +28,14 @@ _IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 
+# Debian's dataset-fashion-mnist installs the four IDX .gz files here.
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+# Smallest splits the harness accepts: a training split of one batch of 100 (the autoencoder's
+# and the classifier's batch), held-out splits large enough for a Frechet distance in the
+# classifier's 32 features to be more than noise.
+MIN_TRAIN = 100
+MIN_HELD_OUT = 50
+
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -32,10 +44,12 @@ MNIST_FILES = {
 
 @dataclass
 class ImageData:
-    """A train / held-out split of flattened images in [0, 1].
+    """A (training, held-out) pair of flattened images in [0, 1].
 
-    ``x_train`` (n, h*w) float32, ``y_train`` (n,) int64, likewise ``x_test`` / ``y_test``;
-    ``shape`` is (h, w) for drawing; ``name`` says where the data came from.
+    ``x_train`` (n, h*w) float32, ``y_train`` (n,) int64, likewise ``x_test`` / ``y_test``
+    (the held-out split: the validation split during selection, the test split afterwards);
+    ``shape`` is (h, w); ``n_classes`` the number of label values; ``name`` says where the
+    data came from.
     """
 
     name: str
@@ -44,10 +58,25 @@ class ImageData:
     x_test: np.ndarray
     y_test: np.ndarray
     shape: tuple[int, int]
+    n_classes: int = 10
 
     @property
     def n_pixels(self) -> int:
         return int(self.x_train.shape[1])
+
+
+@dataclass
+class DataSplits:
+    """Training, validation and test images, as two :class:`ImageData` sharing the training
+    arrays: ``validation`` (held-out = the validation split) is all that hyper-parameter
+    selection receives; ``test`` (held-out = the test split) serves the final report only."""
+
+    validation: ImageData
+    test: ImageData
+
+    @property
+    def name(self) -> str:
+        return self.test.name
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -89,7 +118,9 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _read_pair(folder: Path, images_stem: str, labels_stem: str) -> tuple[np.ndarray, np.ndarray]:
+def _read_pair(folder: Path, images_stem: str, labels_stem: str,
+               n_classes: int) -> tuple[np.ndarray, np.ndarray, Path]:
+    """Images, labels and the images' path; every check of one file names that file."""
     images_path, labels_path = _find(folder, images_stem), _find(folder, labels_stem)
     missing = [s for s, p in ((images_stem, images_path), (labels_stem, labels_path)) if p is None]
     if missing:
@@ -104,60 +135,142 @@ def _read_pair(folder: Path, images_stem: str, labels_stem: str) -> tuple[np.nda
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
         raise ValueError(f"IDX files {str(images_path)!r} and {str(labels_path)!r} disagree: "
                          f"{images.shape[0]} images but labels of shape {labels.shape}")
-    return images, labels
+    if labels.dtype.kind == "f":
+        raise ValueError(f"IDX file {str(labels_path)!r}: labels must be integers, got "
+                         f"{labels.dtype.name} values")
+    outside = np.flatnonzero((labels < 0) | (labels >= n_classes))
+    if outside.size:
+        i = int(outside[0])
+        raise ValueError(f"IDX file {str(labels_path)!r}: label {int(labels[i])} (image {i}) is "
+                         f"outside [0, {n_classes})")
+    if images.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(images.reshape(len(images), -1)).all(axis=1))
+        if bad.size:
+            raise ValueError(f"IDX file {str(images_path)!r}: image {int(bad[0])} holds NaN or "
+                             "inf values")
+    return images, labels, images_path
 
 
-def load_mnist(folder: str | Path, *, seed: int = 0, test_fraction: float = 1 / 6) -> ImageData:
+def load_mnist(folder: str | Path, *, seed: int = 0, validation_fraction: float = 1 / 6,
+               train_size: int | None = None, test_fraction: float = 1 / 6,
+               n_classes: int = 10) -> DataSplits:
     """MNIST (or any IDX image/label pair in MNIST's file names) from ``folder``.
 
     Needs ``train-images-idx3-ubyte[.gz]`` and ``train-labels-idx1-ubyte[.gz]``. When the
-    ``t10k-*`` pair is there too it is the held-out split; otherwise ``test_fraction`` of the
-    training files is held out (a seeded random split).
+    ``t10k-*`` pair is there too it is the test split; otherwise ``test_fraction`` of the
+    training files is held out (a seeded random split). The validation split is carved from
+    the training images (see :func:`carve_validation`). Labels must be integers in
+    ``[0, n_classes)`` and images finite; a split too small to train on raises ``ValueError``
+    naming the file, before any training.
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise ValueError(f"--data {str(folder)!r} is neither 'digits' nor an existing folder")
-    images, labels = _read_pair(folder, *MNIST_FILES["train"])
+        raise ValueError(f"--data {str(folder)!r} is neither 'digits', 'fashion-mnist' nor an "
+                         "existing folder")
+    images, labels, source = _read_pair(folder, *MNIST_FILES["train"], n_classes)
     if _find(folder, MNIST_FILES["test"][0]) or _find(folder, MNIST_FILES["test"][1]):
-        x_test, y_test = _read_pair(folder, *MNIST_FILES["test"])
+        x_test, y_test, test_source = _read_pair(folder, *MNIST_FILES["test"], n_classes)
         if x_test.shape[1:] != images.shape[1:]:
             raise ValueError(f"--data {str(folder)!r}: test images are {x_test.shape[1:]} but "
                              f"training images are {images.shape[1:]}")
+        _check_size(test_source, "test", len(x_test), MIN_HELD_OUT)
         x_train, y_train = images, labels
     else:
-        x_train, y_train, x_test, y_test = _split(images, labels, seed, test_fraction)
+        x_train, y_train, x_test, y_test = _split(images, labels, seed, test_fraction, source)
     scale = 255.0 if images.dtype == np.uint8 else max(float(images.max()), 1.0)
-    return ImageData(f"mnist:{folder}", _flatten(x_train, scale), y_train.astype(np.int64),
-                     _flatten(x_test, scale), y_test.astype(np.int64), tuple(images.shape[1:]))
+    data = ImageData(f"mnist:{folder}", _flatten(x_train, scale), y_train.astype(np.int64),
+                     _flatten(x_test, scale), y_test.astype(np.int64), tuple(images.shape[1:]),
+                     n_classes)
+    return carve_validation(data, seed=seed, fraction=validation_fraction,
+                            train_size=train_size, source=str(source))
 
 
-def load_digits(*, seed: int = 0, test_fraction: float = 0.2) -> ImageData:
-    """scikit-learn's bundled 8x8 digits (1797 images, values 0..16 scaled to [0, 1])."""
+def load_digits(*, seed: int = 0, validation_fraction: float = 1 / 6,
+                train_size: int | None = None, test_fraction: float = 0.2) -> DataSplits:
+    """scikit-learn's bundled 8x8 digits (1797 images, values 0..16 scaled to [0, 1]):
+    ``test_fraction`` held out as the test split, then a validation split carved from the rest."""
     from sklearn.datasets import load_digits as sk_load_digits
 
     bunch = sk_load_digits()
-    x_train, y_train, x_test, y_test = _split(bunch.images, bunch.target, seed, test_fraction)
-    return ImageData("digits", _flatten(x_train, 16.0), y_train.astype(np.int64),
+    x_train, y_train, x_test, y_test = _split(bunch.images, bunch.target, seed, test_fraction,
+                                              "digits")
+    data = ImageData("digits", _flatten(x_train, 16.0), y_train.astype(np.int64),
                      _flatten(x_test, 16.0), y_test.astype(np.int64), (8, 8))
+    return carve_validation(data, seed=seed, fraction=validation_fraction,
+                            train_size=train_size, source="digits")
 
 
-def load_data(spec: str, *, seed: int = 0) -> ImageData:
-    """``'digits'`` for the bundled digits, otherwise a folder holding MNIST IDX files."""
+def load_data(spec: str, *, seed: int = 0, validation_fraction: float = 1 / 6,
+              train_size: int | None = None) -> DataSplits:
+    """``'digits'`` for the bundled digits, ``'fashion-mnist'`` for Debian's
+    ``dataset-fashion-mnist`` (:data:`FASHION_MNIST`), otherwise a folder holding MNIST IDX
+    files. Raises ``ValueError`` (one line) for missing or bad data."""
+    kwargs = {"seed": seed, "validation_fraction": validation_fraction, "train_size": train_size}
     if spec == "digits":
-        return load_digits(seed=seed)
-    return load_mnist(spec, seed=seed)
+        return load_digits(**kwargs)
+    if spec == "fashion-mnist":
+        if not FASHION_MNIST.is_dir():
+            raise ValueError(f"--data fashion-mnist: {FASHION_MNIST} is absent; install it with "
+                             "`apt-get install dataset-fashion-mnist`")
+        splits = load_mnist(FASHION_MNIST, **kwargs)
+        for part in (splits.validation, splits.test):
+            part.name = "fashion-mnist"
+        return splits
+    return load_mnist(spec, **kwargs)
+
+
+def carve_validation(data: ImageData, *, seed: int, fraction: float,
+                     train_size: int | None = None, source: str = "") -> DataSplits:
+    """Split ``data``'s training images into a training and a validation split (seeded).
+
+    ``fraction`` of the training images form the validation split and the rest the training
+    split. When that training split would exceed ``train_size``, a random ``train_size`` of
+    the images are the training split and ``round(train_size * fraction / (1 - fraction))``
+    others the validation split (the same ratio), the rest unused. Raises ``ValueError``
+    naming ``source`` when a split would hold fewer than :data:`MIN_TRAIN` (training) or
+    :data:`MIN_HELD_OUT` (validation) images or the training labels fewer than two classes.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}")
+    if train_size is not None and train_size < 1:
+        raise ValueError(f"--train-size must be >= 1, got {train_size}")
+    n = len(data.x_train)
+    n_val = round(fraction * n)
+    n_fit = n - n_val
+    if train_size is not None and train_size < n_fit:
+        n_fit = train_size
+        n_val = round(train_size * fraction / (1 - fraction))
+    _check_size(source, "training", n_fit, MIN_TRAIN)
+    _check_size(source, "validation", n_val, MIN_HELD_OUT)
+    order = np.random.default_rng([seed, 1]).permutation(n)
+    fit, val = order[n_val:n_val + n_fit], order[:n_val]
+    if len(np.unique(data.y_train[fit])) < 2:
+        raise ValueError(f"{source}: the training split holds a single class; the feature "
+                         "classifier needs at least two")
+    x_fit, y_fit = data.x_train[fit], data.y_train[fit]
+    validation = ImageData(data.name, x_fit, y_fit, data.x_train[val], data.y_train[val],
+                           data.shape, data.n_classes)
+    test = ImageData(data.name, x_fit, y_fit, data.x_test, data.y_test, data.shape,
+                     data.n_classes)
+    return DataSplits(validation, test)
+
+
+def _check_size(source: object, split: str, n: int, minimum: int) -> None:
+    if n < minimum:
+        raise ValueError(f"{str(source)!r}: the {split} split would hold {n} images, fewer than "
+                         f"the {minimum} the harness needs")
 
 
 def _flatten(images: np.ndarray, scale: float) -> np.ndarray:
     return (images.reshape(images.shape[0], -1) / scale).astype(np.float32)
 
 
-def _split(images: np.ndarray, labels: np.ndarray, seed: int, test_fraction: float):
+def _split(images: np.ndarray, labels: np.ndarray, seed: int, test_fraction: float,
+           source: object):
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
     order = np.random.default_rng(seed).permutation(len(images))
-    n_test = max(1, round(test_fraction * len(images)))
-    test, train = order[:n_test], order[n_test:]
-    if len(train) == 0:
-        raise ValueError(f"cannot hold out {n_test} of {len(images)} images: nothing left to train")
-    return images[train], labels[train], images[test], labels[test]
+    n_test = round(test_fraction * len(images))
+    _check_size(source, "test", n_test, MIN_HELD_OUT)
+    return images[order[n_test:]], labels[order[n_test:]], images[order[:n_test]], labels[
+        order[:n_test]]

@@ -1,5 +1,5 @@
 """Figures of the RAE comparison (PNG): generated samples and reconstructions of each method
-(first seed), the metrics as bars with std error bars, and the training curves."""
+(first seed), the metrics as bars with 95% interval error bars, and the training curves."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from validation.rae.experiment import NONE, Run
+from validation.rae.stats import Interval
 
 METRIC_LABELS = {
     "recon": "held-out reconstruction error",
@@ -83,19 +84,23 @@ def plot_reconstructions(runs: list[Run], originals: np.ndarray, shape: tuple[in
     plt.close(fig)
 
 
-def plot_metrics(summary: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
-    """One bar chart per metric: mean over seeds, error bars one std (none for one seed)."""
+def plot_metrics(summary: dict[str, dict[str, Interval]], path: Path) -> None:
+    """One bar chart per metric: mean over seeds, error bars the 95% t interval (none for one
+    seed)."""
     methods = list(summary)
     fig, axes = plt.subplots(1, len(METRIC_LABELS), figsize=(3.4 * len(METRIC_LABELS), 3.6))
     colors = plt.cm.tab10(np.arange(len(methods)) % 10)
-    n = max(s["n"] for row in summary.values() for s in row.values())
+    n = max(row[metric].n for row in summary.values() for metric in METRIC_LABELS)
     for ax, (metric, label) in zip(axes, METRIC_LABELS.items(), strict=True):
-        means = [summary[m][metric]["mean"] for m in methods]
-        stds = [summary[m][metric]["std"] for m in methods] if n > 1 else None
-        ax.bar(range(len(methods)), means, yerr=stds, capsize=3, color=colors)
+        stats = [summary[m][metric] for m in methods]
+        means = np.array([s.mean for s in stats])
+        errors = None
+        if n > 1:
+            errors = np.array([[s.mean - s.low for s in stats], [s.high - s.mean for s in stats]])
+        ax.bar(range(len(methods)), means, yerr=errors, capsize=3, color=colors)
         ax.set_xticks(range(len(methods)), methods, rotation=60, ha="right", fontsize=8)
         ax.set_title(label, fontsize=9)
-    fig.suptitle(f"Held-out metrics, mean +- std over {n} seed(s); lower is better")
+    fig.suptitle(f"Test metrics, mean and 95% interval over {n} seed(s); lower is better")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -51,10 +51,9 @@ def train_feature_classifier(data: ImageData, *, seed: int = 0, device: str = "c
                              steps: int = 1500, batch_size: int = 100
                              ) -> tuple[FeatureClassifier, float]:
     """Train :class:`FeatureClassifier` on the training split for about ``steps`` Adam steps;
-    return it (in eval mode) with its held-out accuracy."""
+    return it (in eval mode) with its accuracy on ``data``'s held-out split."""
     torch.manual_seed(seed)
-    n_classes = int(max(data.y_train.max(), data.y_test.max())) + 1
-    net = FeatureClassifier(data.n_pixels, n_classes).to(device)
+    net = FeatureClassifier(data.n_pixels, data.n_classes).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     x = torch.as_tensor(data.x_train, device=device)
     y = torch.as_tensor(data.y_train, device=device)
@@ -69,10 +68,7 @@ def train_feature_classifier(data: ImageData, *, seed: int = 0, device: str = "c
             loss.backward()
             optimizer.step()
     net.eval()
-    with torch.no_grad():
-        x_test = torch.as_tensor(data.x_test, device=device)
-        predicted = net(x_test).argmax(dim=1).cpu().numpy()
-    return net, float(np.mean(predicted == data.y_test))
+    return net, accuracy(net, data, device)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -97,11 +93,19 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @torch.no_grad()
+def accuracy(classifier: FeatureClassifier, data: ImageData, device: str = "cpu") -> float:
+    """Fraction of ``data``'s held-out images that ``classifier`` labels correctly."""
+    predicted = classifier(torch.as_tensor(data.x_test, device=device)).argmax(dim=1)
+    return float(np.mean(predicted.cpu().numpy() == data.y_test))
+
+
+@torch.no_grad()
 def evaluate(model: RAE, data: ImageData, classifier: FeatureClassifier,
              sw: Callable[..., torch.Tensor], *, seed: int = 0,
              device: str = "cpu") -> dict[str, float]:
     """``recon``, ``fd``, ``sw_images`` and ``latent_sw`` (see the module docstring) of ``model``
-    on the held-out split; ``sw`` is the suite's ``discrepancies.sw``."""
+    on ``data``'s held-out split (the validation split during selection, the test split in
+    the final report); ``sw`` is the suite's ``discrepancies.sw``."""
     model.eval()
     x_test = torch.as_tensor(data.x_test, device=device)
     gen = torch.Generator(device=device).manual_seed(seed)

@@ -23,10 +23,16 @@ Discrepancy = Callable[..., torch.Tensor]
 
 @dataclass
 class TrainConfig:
-    """Model and optimiser settings (Adam; batch 100 and lr 1e-3 as in the RAE paper)."""
+    """Model and optimiser settings (Adam; batch 100 and lr 1e-3 as in the RAE paper).
+
+    ``arch``: ``"mlp"`` (``hidden`` layer sizes) or ``"conv"`` (the original code's networks,
+    channels scaled by ``width``); see :class:`validation.rae.model.RAE`.
+    """
 
     latent_dim: int = 4
     hidden: tuple[int, ...] = (128, 64)
+    arch: str = "mlp"
+    width: float = 1.0
     n_components: int = 10
     epochs: int = 30
     batch_size: int = 100
@@ -43,6 +49,10 @@ class TrainConfig:
             raise ValueError(f"lr must be a positive number, got {self.lr}")
         if not (self.gamma >= 0 and np.isfinite(self.gamma)):
             raise ValueError(f"gamma must be a non-negative number, got {self.gamma}")
+        if self.arch not in ("mlp", "conv"):
+            raise ValueError(f"arch must be 'mlp' or 'conv', got {self.arch!r}")
+        if not (self.width > 0 and np.isfinite(self.width)):
+            raise ValueError(f"width must be a positive number, got {self.width}")
 
 
 @dataclass
@@ -63,6 +73,49 @@ def reconstruction_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return ((x_hat - x) ** 2).sum(dim=1).mean()
 
 
+def init_model(data: ImageData, config: TrainConfig, seed: int, device: str = "cpu") -> RAE:
+    """The model :func:`train_rae` starts from with ``seed`` (networks from torch's global
+    generator seeded with ``seed``, prior from a generator seeded with ``seed``)."""
+    torch.manual_seed(seed)
+    init = torch.Generator().manual_seed(seed)
+    return RAE(data.shape, config.latent_dim, arch=config.arch, hidden=config.hidden,
+               width=config.width, n_components=config.n_components,
+               generator=init).to(device)
+
+
+@torch.no_grad()
+def gamma_scale(data: ImageData, config: TrainConfig, discrepancy: Discrepancy,
+                discrepancy_kwargs: dict | None = None, *, seed: int = 0, device: str = "cpu",
+                n_batches: int = 5) -> float:
+    """The weight that makes the regulariser as large as the reconstruction term at
+    initialisation: ``scale = mean_b recon_b / mean_b D_b``.
+
+    The means run over the first ``n_batches`` training batches of ``seed``'s batch order,
+    with the model :func:`train_rae` starts from and a fresh batch of prior samples each, so
+    ``recon + scale * D`` starts with equal terms whatever the discrepancy's convention
+    (a p-th root for SW, squared scale for the fused family). Raises ``ValueError`` when the
+    regulariser is not positive and finite at initialisation.
+    """
+    model = init_model(data, config, seed, device)
+    x_train = torch.as_tensor(data.x_train, device=device)
+    order = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed + 1))
+    prior_gen = torch.Generator(device=device).manual_seed(seed + 2)
+    recon, reg = [], []
+    for b in range(n_batches):
+        idx = order[b * config.batch_size:(b + 1) * config.batch_size].to(device)
+        if len(idx) < 2:
+            break
+        x_hat, z = model(x_train[idx])
+        recon.append(reconstruction_error(x_hat, x_train[idx]).item())
+        prior_z = model.prior.rsample(len(idx), prior_gen)
+        reg.append(discrepancy(z, prior_z, seed=seed * 1_000_003 + b,
+                               **(discrepancy_kwargs or {})).item())
+    if not (np.mean(reg) > 0 and np.isfinite(np.mean(reg))):
+        raise ValueError(f"the regulariser is {np.mean(reg)} at initialisation: no scale for "
+                         "gamma can be derived from it")
+    return float(np.mean(recon) / np.mean(reg))
+
+
 def train_rae(
     data: ImageData,
     config: TrainConfig,
@@ -80,10 +133,7 @@ def train_rae(
     loss stops being finite.
     """
     kwargs = dict(discrepancy_kwargs or {})
-    torch.manual_seed(seed)
-    init = torch.Generator().manual_seed(seed)
-    model = RAE(data.n_pixels, config.latent_dim, config.hidden, config.n_components,
-                generator=init).to(device)
+    model = init_model(data, config, seed, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     x_train = torch.as_tensor(data.x_train, device=device)
     x_test = torch.as_tensor(data.x_test, device=device)
