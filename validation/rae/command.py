@@ -246,8 +246,9 @@ def run(args: argparse.Namespace, *, registry: Mapping[str, Discrepancy] | None 
         torch.set_num_threads(threads)
     print(report.table)
     write_outputs(args.out, report)
-    print(f"\nresults in {args.out}/ (rae_results.json, rae_*.csv, rae_*.png); "
-          f"{report.notes['wall_seconds']:.0f} s")
+    # args.out is the staging folder, moved into place once the run completes: name the files
+    print(f"\nwrote rae_table.md, rae_results.json, rae_*.csv, rae_*.png "
+          f"({report.notes['wall_seconds']:.0f} s)")
     return 0
 
 
