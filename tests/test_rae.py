@@ -406,9 +406,9 @@ def test_slicing_is_passed_only_when_not_the_default(tmp_path):
     assert command.run(_args(tmp_path, *common), registry=registry, sw=discrepancies.sw) == 0
     assert set(seen) == {"mc"}
     seen.clear()
-    assert command.run(_args(tmp_path, *common, "--slicing", "qmc"), registry=registry,
+    assert command.run(_args(tmp_path, *common, "--slicing", "rqmc"), registry=registry,
                        sw=discrepancies.sw) == 0
-    assert set(seen) == {"qmc"}  # sw (no slicing keyword) ran too, without it
+    assert set(seen) == {"rqmc"}
 
 
 def test_command_on_an_mnist_folder(tmp_path, capsys):
@@ -443,7 +443,8 @@ def test_command_on_an_mnist_folder(tmp_path, capsys):
     (["--methods", "sw", "wasserstein"], "--methods: unknown 'wasserstein'"),
     (["--arch", "conv"], "--arch conv needs image sides that are multiples of 4"),
     (["--trials", "6"], "--trials must be a positive multiple of 4"),
-    (["--slicing", "qmc", "--methods", "ssfg"], "--slicing 'qmc': no selected discrepancy"),
+    (["--slicing", "control-variate", "--methods", "sw", "ssfg"],
+     "--slicing 'control-variate': slicing='control-variate' changes how a mean"),
 ])
 def test_command_bad_input_is_a_clear_error(tmp_path, capsys, extra, message):
     assert command.run(_args(tmp_path, *extra)) == 2

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from discrepancies.slicing import SCHEMES
 from validation.rae import figures
 from validation.rae.data import DataSplits, load_data
 from validation.rae.experiment import (
@@ -171,7 +172,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=_positive_float, default=1.0,
                         help="--arch conv: channels scaled by this factor (default 1: "
                              "128-256-512-1024)")
-    parser.add_argument("--slicing", default=DEFAULT_SLICING,
+    parser.add_argument("--slicing", default=DEFAULT_SLICING, choices=sorted(SCHEMES),
                         help="passed as slicing=NAME to the discrepancies that accept it when "
                              f"not {DEFAULT_SLICING!r} (default)")
     parser.add_argument("--out", type=Path, default=Path("results/rae"),
@@ -262,6 +263,16 @@ def _plan(args: argparse.Namespace, profile: Profile, fns: list[Discrepancy]) ->
         if not any("slicing" in method_kwargs(fn, extra) for fn in fns):
             raise ValueError(f"--slicing {args.slicing!r}: no selected discrepancy accepts a "
                              "slicing keyword")
+        # a scheme that a discrepancy refuses (control variates in a maximisation) fails now,
+        # not after the classifier and the first trainings: one call each on a tiny problem
+        probe = torch.randn(8, config.latent_dim, generator=torch.Generator().manual_seed(0))
+        for fn in fns:
+            kwargs = method_kwargs(fn, extra)
+            if "slicing" in kwargs:
+                try:
+                    fn(probe, probe.flip(0), seed=0, **kwargs)
+                except ValueError as err:
+                    raise ValueError(f"--slicing {args.slicing!r}: {err}") from err
     n_trials = args.trials or profile.n_trials
     plan = Plan(config, [args.seed + i for i in range(args.seeds or profile.n_seeds)],
                 n_trials, args.gamma_grid,
