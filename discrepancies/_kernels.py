@@ -243,9 +243,9 @@ def row_mean_product(a: torch.Tensor, b: torch.Tensor, reverse_b: bool = False,
                      ) -> torch.Tensor:
     """Row means of ``a * b`` (``b`` with each row reversed if ``reverse_b``) for two (L, n)
     tensors, shape (L,), without an (L, n) temporary. On the NumPy backend a stack of
-    row-by-row BLAS dot products, whose float32 error stays at the level of a pairwise sum
-    (a plain loop, as NumPy's ``einsum`` or a product on reversed views runs, loses about one
-    more digit at n = 10^5)."""
+    row-by-row BLAS dot products, reversed rows included (copied a cache-sized block at a
+    time): in float32 at n = 2 10^5 they stay within 1e-6 relative of the float64 value,
+    where the plain loop NumPy runs on reversed views does not."""
     if not numpy_backend(a):
         return torch.linalg.vecdot(a, b.flip(1) if reverse_b else b, dim=1) / a.shape[1]
     A, B = a.detach().numpy(), b.detach().numpy()
