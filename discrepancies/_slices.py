@@ -17,13 +17,14 @@ the CPU and plain torch.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
 from . import _kernels as K
 
-__all__ = ["fg_per_slice", "fg_pullback", "fg_sorted", "fg_sorted_grad", "project", "sort_rows",
-           "wp_per_slice"]
+__all__ = ["SortedFG", "fg_per_slice", "fg_pullback", "fg_sorted", "fg_sorted_grad", "project",
+           "sort_rows", "wp_per_slice"]
 
 
 def project(X: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
@@ -135,9 +136,10 @@ def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p:
 
 def _coupling(a: torch.Tensor, w: torch.Tensor, delta: torch.Tensor, beta: float, p: float,
               two_m2: torch.Tensor, est_term: torch.Tensor, s: torch.Tensor | None = None,
-              st: torch.Tensor | None = None) -> torch.Tensor:
-    """FG_beta per row of the coupling a_i <-> w_i (:func:`fg_sorted`'s formula); the (L, n)
-    work buffers ``s`` and ``st`` are used when given (``w`` may be ``st`` itself)."""
+              st: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """FG_beta per row of the coupling a_i <-> w_i (:func:`fg_sorted`'s formula), and the row
+    means of s^2; the (L, n) work buffers ``s`` and ``st`` are used when given (``w`` may be
+    ``st`` itself)."""
     s = torch.sub(a, w, out=s)
     es2 = K.row_mean_product(s, s)
     value = torch.zeros_like(es2)
@@ -149,12 +151,19 @@ def _coupling(a: torch.Tensor, w: torch.Tensor, delta: torch.Tensor, beta: float
         st = torch.add(a, w, out=st).mul_(s)
         structure = 2 * (K.row_mean_product(st, st) + es2 * (two_m2 - es2)) + est_term
         value = torch.add(value, structure, alpha=beta)
-    return value
+    return value, es2
+
+
+class SortedFG(NamedTuple):
+    """What :func:`fg_sorted` returns: the values, and what :func:`fg_sorted_grad` reuses."""
+
+    values: torch.Tensor  # (L,)
+    use_anti: torch.Tensor  # (L,) bool: the rows where the anti-identity coupling is kept
+    moments: torch.Tensor  # (3, L): mean(a^2), mean(b^2), mean(s^2) of the kept coupling
 
 
 def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float,
-              p: float, workspace: K.Workspace | None = None,
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+              p: float, workspace: K.Workspace | None = None) -> SortedFG:
     r"""FG_beta on each row of sorted, centred projections: the fused cost's one kernel.
 
     Row l holds :math:`a = \mathrm{sort}(\theta^\top(x_i - \bar x))` and
@@ -193,15 +202,15 @@ def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float
 
     Returns
     -------
-    values : torch.Tensor, shape (L,)
-    use_anti : torch.Tensor of bool, shape (L,)
-        The rows where the anti-identity coupling is the smaller one.
+    SortedFG
+        ``values`` (L,), ``use_anti`` (L,) the rows where the anti-identity coupling is the
+        smaller one, and the row moments :func:`fg_sorted_grad` reuses.
     """
     ma2, mb2 = K.row_mean_product(a, a), K.row_mean_product(b, b)
     two_m2, est = 2 * (ma2 + mb2), ma2 - mb2
     est_term = 4 * est * est
     s, st = K.scratch(workspace, "s", a), K.scratch(workspace, "st", a)
-    values = _coupling(a, b, delta, beta, p, two_m2, est_term, s, st)
+    values, es2 = _coupling(a, b, delta, beta, p, two_m2, est_term, s, st)
     use_anti = torch.zeros(values.shape, dtype=torch.bool, device=values.device)
     if p == 2 and beta < 1:
         delta2 = delta * delta
@@ -212,24 +221,28 @@ def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float
     else:
         rows = None  # every row
     if rows is None:
-        anti = _coupling(a, K.flip_rows(b, out=st), delta, beta, p, two_m2, est_term, s, st)
+        anti, es2_anti = _coupling(a, K.flip_rows(b, out=st), delta, beta, p, two_m2, est_term,
+                                   s, st)
         torch.lt(anti, values, out=use_anti)
-        return torch.where(use_anti, anti, values), use_anti
-    if rows.numel():
-        anti = _coupling(a[rows], b[rows].flip(1), delta[rows], beta, p, two_m2[rows],
-                         est_term[rows])
+        values = torch.where(use_anti, anti, values)
+        es2 = torch.where(use_anti, es2_anti, es2)
+    elif rows.numel():
+        anti, es2_anti = _coupling(a[rows], b[rows].flip(1), delta[rows], beta, p,
+                                   two_m2[rows], est_term[rows])
         better = anti < values[rows]
         values[rows[better]] = anti[better]
+        es2[rows[better]] = es2_anti[better]
         use_anti[rows[better]] = True
-    return values, use_anti
+    return SortedFG(values, use_anti, torch.stack((ma2, mb2, es2)))
 
 
-def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor,
-                   use_anti: torch.Tensor, beta: float, p: float, weights: torch.Tensor,
+def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forward: SortedFG,
+                   beta: float, p: float, weights: torch.Tensor,
                    workspace: K.Workspace | None = None,
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""The gradient of :math:`\sum_l c_l FG_l` (``weights`` c, shape (L,)) with respect to
-    the inputs of :func:`fg_sorted`, in closed form, for the couplings it chose.
+    the inputs of :func:`fg_sorted`, in closed form, for the couplings it chose (``forward``,
+    its result).
 
     With the sorting permutations and the coupling fixed, :func:`fg_sorted`'s formula is a
     polynomial (p = 2) in a, w and delta; its derivative is, row by row,
@@ -254,15 +267,14 @@ def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor,
     g_delta : torch.Tensor, shape (L,)
     """
     n = a.shape[1]
-    anti = torch.nonzero(use_anti).view(-1)
+    anti = torch.nonzero(forward.use_anti).view(-1)
     w = b
     if anti.numel():
         w = K.scratch(workspace, "w", b).copy_(b)
         w[anti] = b[anti].flip(1)
-    ma2, mb2 = K.row_mean_product(a, a), K.row_mean_product(b, b)
+    ma2, mb2, es2 = forward.moments
     s = torch.sub(a, w, out=K.scratch(workspace, "s", a))
     st = torch.add(a, w, out=K.scratch(workspace, "st", a)).mul_(s)
-    es2 = K.row_mean_product(s, s)
     est, et2 = ma2 - mb2, 2 * (ma2 + mb2) - es2
     alpha_a = 4 * beta * (es2 + et2 + 4 * est)
     alpha_w = 4 * beta * (es2 + et2 - 4 * est)
@@ -361,7 +373,7 @@ def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, be
         x_mean, y_mean = X.mean(dim=0), Y.mean(dim=0)
         a = K.sorted_product(projections.T, (X - x_mean).T)
         b = K.sorted_product(projections.T, (Y - y_mean).T)
-        return fg_sorted(a, b, (x_mean - y_mean) @ projections, beta, p)[0]
+        return fg_sorted(a, b, (x_mean - y_mean) @ projections, beta, p).values
     return _FusedSlices.apply(X, Y, projections, beta, p)
 
 
@@ -383,7 +395,7 @@ def fg_pullback(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: flo
     otherwise), and ``G`` is valid until then."""
     if not need_grad:
         a, b = K.sort_values(U), K.sort_values(V)
-        return fg_sorted(a, b, delta, beta, p, workspace)[0], None
+        return fg_sorted(a, b, delta, beta, p, workspace).values, None
     if workspace is None:
         (a, iu), (b, iv) = K.sort_with_index(U), K.sort_with_index(V)
     else:
@@ -391,18 +403,18 @@ def fg_pullback(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: flo
             K.sort_with_index(Z, workspace.take(f"key_{name}", Z, dtype=torch.int64),
                               workspace.take(f"sorted_{name}", Z))
             for name, Z in (("u", U), ("v", V)))
-    values, use_anti = fg_sorted(a, b, delta, beta, p, workspace)
+    forward = fg_sorted(a, b, delta, beta, p, workspace)
     round_ = None if workspace is None else workspace.new_round()
 
     def pullback(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if workspace is not None and workspace.round != round_:
             raise RuntimeError("the workspace was used by a later evaluation: this one's "
                                "gradient is no longer available")
-        g_a, g_b, g_delta = fg_sorted_grad(a, b, delta, use_anti, beta, p, weights, workspace)
+        g_a, g_b, g_delta = fg_sorted_grad(a, b, delta, forward, beta, p, weights, workspace)
         L, n = a.shape
         G = K.scratch(workspace, "G", a, (L, 2 * n))
         K.scatter_rows(iu, g_a, out=G[:, :n])
         K.scatter_rows(iv, g_b, out=G[:, n:])
         return G, g_delta
 
-    return values, pullback
+    return forward.values, pullback

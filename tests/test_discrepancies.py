@@ -304,7 +304,7 @@ def test_torch_only_path_gradients_match_the_numpy_path(p):
         return out
 
     a, b = (sort_rows(P.T @ (Z - Z.mean(dim=0)).T) for Z in (X, Y))
-    _, use_anti = _slices.fg_sorted(a, b, (X.mean(dim=0) - Y.mean(dim=0)) @ P, 0.9, p)
+    use_anti = _slices.fg_sorted(a, b, (X.mean(dim=0) - Y.mean(dim=0)) @ P, 0.9, p).use_anti
     assert use_anti.any() and not use_anti.all()  # both couplings are used
     numpy_path = gradients()
     with _kernels._torch_only():

@@ -79,14 +79,15 @@ class _StructureGradientDropped(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, a, b, delta, beta, p):
-        values, use_anti = _slices.fg_sorted(a, b, delta, beta, p)
-        ctx.save_for_backward(a, b, delta, use_anti)
+        ctx.forward = _slices.fg_sorted(a, b, delta, beta, p)
+        ctx.save_for_backward(a, b, delta)
         ctx.p = p
-        return values
+        return ctx.forward.values
 
     @staticmethod
     def backward(ctx, grad_out):
-        return (*_slices.fg_sorted_grad(*ctx.saved_tensors, 0.0, ctx.p, grad_out), None, None)
+        return (*_slices.fg_sorted_grad(*ctx.saved_tensors, ctx.forward, 0.0, ctx.p, grad_out),
+                None, None)
 
 
 def _wrong_fg_per_slice(X, Y, P, beta, p):
