@@ -136,10 +136,11 @@ def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p:
 
 def _coupling(a: torch.Tensor, w: torch.Tensor, delta: torch.Tensor, beta: float, p: float,
               two_m2: torch.Tensor, est_term: torch.Tensor, s: torch.Tensor | None = None,
-              st: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """FG_beta per row of the coupling a_i <-> w_i (:func:`fg_sorted`'s formula), and the row
-    means of s^2; the (L, n) work buffers ``s`` and ``st`` are used when given (``w`` may be
-    ``st`` itself)."""
+              st: torch.Tensor | None = None,
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """FG_beta per row of the coupling a_i <-> w_i (:func:`fg_sorted`'s formula), the row
+    means of s^2, and s and s t (None when beta = 0); the (L, n) work buffers ``s`` and ``st``
+    are used when given (``w`` may be ``st`` itself)."""
     s = torch.sub(a, w, out=s)
     es2 = K.row_mean_product(s, s)
     value = torch.zeros_like(es2)
@@ -151,7 +152,7 @@ def _coupling(a: torch.Tensor, w: torch.Tensor, delta: torch.Tensor, beta: float
         st = torch.add(a, w, out=st).mul_(s)
         structure = 2 * (K.row_mean_product(st, st) + es2 * (two_m2 - es2)) + est_term
         value = torch.add(value, structure, alpha=beta)
-    return value, es2
+    return value, es2, s, st if beta > 0 else None
 
 
 class SortedFG(NamedTuple):
@@ -160,6 +161,9 @@ class SortedFG(NamedTuple):
     values: torch.Tensor  # (L,)
     use_anti: torch.Tensor  # (L,) bool: the rows where the anti-identity coupling is kept
     moments: torch.Tensor  # (3, L): mean(a^2), mean(b^2), mean(s^2) of the kept coupling
+    # s and s t of the kept couplings, when they were at hand (p = 2, 0 < beta < 1), for the
+    # gradient to consume (it overwrites them)
+    s_st: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float,
@@ -210,7 +214,7 @@ def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float
     two_m2, est = 2 * (ma2 + mb2), ma2 - mb2
     est_term = 4 * est * est
     s, st = K.scratch(workspace, "s", a), K.scratch(workspace, "st", a)
-    values, es2 = _coupling(a, b, delta, beta, p, two_m2, est_term, s, st)
+    values, es2, s, st_identity = _coupling(a, b, delta, beta, p, two_m2, est_term, s, st)
     use_anti = torch.zeros(values.shape, dtype=torch.bool, device=values.device)
     if p == 2 and beta < 1:
         delta2 = delta * delta
@@ -221,19 +225,22 @@ def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float
     else:
         rows = None  # every row
     if rows is None:
-        anti, es2_anti = _coupling(a, K.flip_rows(b, out=st), delta, beta, p, two_m2, est_term,
-                                   s, st)
+        anti, es2_anti, _, _ = _coupling(a, K.flip_rows(b, out=st), delta, beta, p, two_m2,
+                                         est_term, s, st)
         torch.lt(anti, values, out=use_anti)
         values = torch.where(use_anti, anti, values)
         es2 = torch.where(use_anti, es2_anti, es2)
-    elif rows.numel():
-        anti, es2_anti = _coupling(a[rows], b[rows].flip(1), delta[rows], beta, p,
-                                   two_m2[rows], est_term[rows])
+        return SortedFG(values, use_anti, torch.stack((ma2, mb2, es2)))
+    if rows.numel():
+        anti, es2_anti, s_anti, st_anti = _coupling(a[rows], b[rows].flip(1), delta[rows], beta,
+                                                    p, two_m2[rows], est_term[rows])
         better = anti < values[rows]
-        values[rows[better]] = anti[better]
-        es2[rows[better]] = es2_anti[better]
-        use_anti[rows[better]] = True
-    return SortedFG(values, use_anti, torch.stack((ma2, mb2, es2)))
+        won = rows[better]
+        values[won], es2[won], use_anti[won] = anti[better], es2_anti[better], True
+        if st_identity is not None and won.numel():
+            s[won], st_identity[won] = s_anti[better], st_anti[better]
+    s_st = None if st_identity is None else (s, st_identity)
+    return SortedFG(values, use_anti, torch.stack((ma2, mb2, es2)), s_st)
 
 
 def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forward: SortedFG,
@@ -242,7 +249,7 @@ def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forwar
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""The gradient of :math:`\sum_l c_l FG_l` (``weights`` c, shape (L,)) with respect to
     the inputs of :func:`fg_sorted`, in closed form, for the couplings it chose (``forward``,
-    its result).
+    its result, whose ``s_st`` buffers this consumes).
 
     With the sorting permutations and the coupling fixed, :func:`fg_sorted`'s formula is a
     polynomial (p = 2) in a, w and delta; its derivative is, row by row,
@@ -273,8 +280,11 @@ def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forwar
         w = K.scratch(workspace, "w", b).copy_(b)
         w[anti] = b[anti].flip(1)
     ma2, mb2, es2 = forward.moments
-    s = torch.sub(a, w, out=K.scratch(workspace, "s", a))
-    st = torch.add(a, w, out=K.scratch(workspace, "st", a)).mul_(s)
+    if forward.s_st is None:
+        s = torch.sub(a, w, out=K.scratch(workspace, "s", a))
+        st = torch.add(a, w, out=K.scratch(workspace, "st", a)).mul_(s)
+    else:
+        s, st = forward.s_st
     est, et2 = ma2 - mb2, 2 * (ma2 + mb2) - es2
     alpha_a = 4 * beta * (es2 + et2 + 4 * est)
     alpha_w = 4 * beta * (es2 + et2 - 4 * est)
@@ -305,27 +315,30 @@ def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forwar
 
 
 class _FusedSlices(torch.autograd.Function):
-    """:func:`fg_per_slice` as one autograd node: the forward pass is :func:`fg_pullback`
-    on the projections of the centred clouds, the backward pass its pullback followed by the
-    transposed projection and centring."""
+    """:func:`fg_per_slice` as one autograd node: the forward pass sorts the projections of
+    the centred clouds with their permutations and runs :func:`fg_sorted`, the backward pass
+    :func:`_pullback` followed by the transposed projection and centring."""
 
     @staticmethod
     def forward(ctx, X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, beta: float,
                 p: float) -> torch.Tensor:
         x_mean, y_mean = X.mean(dim=0), Y.mean(dim=0)
         Xc, Yc, gap = X - x_mean, Y - y_mean, x_mean - y_mean
-        Pt = projections.T
-        values, ctx.pullback = fg_pullback(K.matmul(Pt, Xc.T), K.matmul(Pt, Yc.T),
-                                           gap @ projections, beta, p)
-        ctx.save_for_backward(Xc, Yc, gap, projections)
-        return values
+        Pt, delta = projections.T, gap @ projections
+        a, iu, b, iv, forward = _sorted_fg(K.matmul(Pt, Xc.T), K.matmul(Pt, Yc.T), delta,
+                                           beta, p)
+        ctx.save_for_backward(Xc, Yc, gap, projections, a, iu, b, iv, delta, forward.use_anti,
+                              forward.moments)
+        ctx.beta, ctx.p = beta, p
+        return forward.values
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: torch.Tensor):
-        Xc, Yc, gap, projections = ctx.saved_tensors
+        Xc, Yc, gap, projections, a, iu, b, iv, delta, use_anti, moments = ctx.saved_tensors
         n = Xc.shape[0]
-        G, g_delta = ctx.pullback(grad_out)
+        G, g_delta = _pullback(a, iu, b, iv, delta, SortedFG(None, use_anti, moments), ctx.beta,
+                               ctx.p, grad_out)
         G_x, G_y = G[:, :n], G[:, n:]
         grads = []
         for G_z, sign, needed in ((G_x, 1, ctx.needs_input_grad[0]),
@@ -380,6 +393,33 @@ def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, be
 Pullback = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
+def _sorted_fg(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: float, p: float,
+               workspace: K.Workspace | None = None):
+    """Rows of ``U`` and ``V`` sorted with their permutations, and :func:`fg_sorted` on them:
+    ``(a, iu, b, iv, forward)``."""
+    if workspace is None:
+        (a, iu), (b, iv) = K.sort_with_index(U), K.sort_with_index(V)
+    else:
+        (a, iu), (b, iv) = (
+            K.sort_with_index(Z, workspace.take(f"key_{name}", Z, dtype=torch.int64),
+                              workspace.take(f"sorted_{name}", Z))
+            for name, Z in (("u", U), ("v", V)))
+    return a, iu, b, iv, fg_sorted(a, b, delta, beta, p, workspace)
+
+
+def _pullback(a: torch.Tensor, iu: torch.Tensor, b: torch.Tensor, iv: torch.Tensor,
+              delta: torch.Tensor, forward: SortedFG, beta: float, p: float,
+              weights: torch.Tensor, workspace: K.Workspace | None = None,
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`fg_sorted_grad` put back in the points' order: ``(G (L, 2n), g_delta (L,))``."""
+    g_a, g_b, g_delta = fg_sorted_grad(a, b, delta, forward, beta, p, weights, workspace)
+    L, n = a.shape
+    G = K.scratch(workspace, "G", a, (L, 2 * n))
+    K.scatter_rows(iu, g_a, out=G[:, :n])
+    K.scatter_rows(iv, g_b, out=G[:, n:])
+    return G, g_delta
+
+
 def fg_pullback(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: float, p: float,
                 need_grad: bool = True, workspace: K.Workspace | None = None,
                 ) -> tuple[torch.Tensor, Pullback | None]:
@@ -387,7 +427,7 @@ def fg_pullback(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: flo
     the points' order) and ``delta`` (L,) as in :func:`fg_sorted`, without autograd, and with
     ``need_grad`` its vector-Jacobian product: a function ``c -> (G, g_delta)`` with ``G``
     (L, 2n) the gradient of :math:`\\sum_l c_l FG_l` with respect to ``[U | V]`` in the
-    points' order and ``g_delta`` (L,) with respect to ``delta``.
+    points' order and ``g_delta`` (L,) with respect to ``delta``, to be called once.
 
     Without ``workspace`` the function holds its own tensors and may be called at any time;
     with one, the sorted projections and the work buffers are the workspace's, and the
@@ -396,25 +436,17 @@ def fg_pullback(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: flo
     if not need_grad:
         a, b = K.sort_values(U), K.sort_values(V)
         return fg_sorted(a, b, delta, beta, p, workspace).values, None
-    if workspace is None:
-        (a, iu), (b, iv) = K.sort_with_index(U), K.sort_with_index(V)
-    else:
-        (a, iu), (b, iv) = (
-            K.sort_with_index(Z, workspace.take(f"key_{name}", Z, dtype=torch.int64),
-                              workspace.take(f"sorted_{name}", Z))
-            for name, Z in (("u", U), ("v", V)))
-    forward = fg_sorted(a, b, delta, beta, p, workspace)
+    a, iu, b, iv, forward = _sorted_fg(U, V, delta, beta, p, workspace)
     round_ = None if workspace is None else workspace.new_round()
+    calls = []
 
     def pullback(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if calls:
+            raise RuntimeError("this gradient was already taken: it consumes its buffers")
         if workspace is not None and workspace.round != round_:
             raise RuntimeError("the workspace was used by a later evaluation: this one's "
                                "gradient is no longer available")
-        g_a, g_b, g_delta = fg_sorted_grad(a, b, delta, forward, beta, p, weights, workspace)
-        L, n = a.shape
-        G = K.scratch(workspace, "G", a, (L, 2 * n))
-        K.scatter_rows(iu, g_a, out=G[:, :n])
-        K.scatter_rows(iv, g_b, out=G[:, n:])
-        return G, g_delta
+        calls.append(weights)
+        return _pullback(a, iu, b, iv, delta, forward, beta, p, weights, workspace)
 
     return forward.values, pullback
