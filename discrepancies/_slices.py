@@ -303,7 +303,7 @@ def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forwar
     eight_beta = (8 * beta) * scale.unsqueeze(1)
     gamma, alpha_a, alpha_w = ((c * scale).unsqueeze(1) for c in (gamma, alpha_a, alpha_w))
     # g_w = w (alpha_w - 8 beta s t) + gamma a, g_a = a (alpha_a + 8 beta s t) + gamma w
-    g_w = torch.addcmul(alpha_w, st, -eight_beta, out=K.scratch(workspace, "g_w", a))
+    g_w = torch.addcmul(alpha_w, st, -eight_beta, out=s)  # s is not needed any more
     g_w.mul_(w).addcmul_(a, gamma)
     g_a = torch.addcmul(alpha_a, st, eight_beta, out=st).mul_(a).addcmul_(w, gamma)
     if p != 2:
@@ -390,7 +390,7 @@ def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, be
     return _FusedSlices.apply(X, Y, projections, beta, p)
 
 
-Pullback = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+Pullback = Callable[..., tuple[torch.Tensor, torch.Tensor]]
 
 
 def _sorted_fg(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: float, p: float,
@@ -410,11 +410,12 @@ def _sorted_fg(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: floa
 def _pullback(a: torch.Tensor, iu: torch.Tensor, b: torch.Tensor, iv: torch.Tensor,
               delta: torch.Tensor, forward: SortedFG, beta: float, p: float,
               weights: torch.Tensor, workspace: K.Workspace | None = None,
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`fg_sorted_grad` put back in the points' order: ``(G (L, 2n), g_delta (L,))``."""
+              out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`fg_sorted_grad` put back in the points' order: ``(G (L, 2n), g_delta (L,))``,
+    ``G`` in ``out`` when given."""
     g_a, g_b, g_delta = fg_sorted_grad(a, b, delta, forward, beta, p, weights, workspace)
     L, n = a.shape
-    G = K.scratch(workspace, "G", a, (L, 2 * n))
+    G = K.scratch(workspace, "G", a, (L, 2 * n)) if out is None else out
     K.scatter_rows(iu, g_a, out=G[:, :n])
     K.scatter_rows(iv, g_b, out=G[:, n:])
     return G, g_delta
@@ -425,9 +426,10 @@ def fg_pullback(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: flo
                 ) -> tuple[torch.Tensor, Pullback | None]:
     """FG_beta on each row of the projections ``U``, ``V`` (L, n) of centred clouds (rows in
     the points' order) and ``delta`` (L,) as in :func:`fg_sorted`, without autograd, and with
-    ``need_grad`` its vector-Jacobian product: a function ``c -> (G, g_delta)`` with ``G``
-    (L, 2n) the gradient of :math:`\\sum_l c_l FG_l` with respect to ``[U | V]`` in the
-    points' order and ``g_delta`` (L,) with respect to ``delta``, to be called once.
+    ``need_grad`` its vector-Jacobian product: a function ``(c, out=None) -> (G, g_delta)``
+    with ``G`` (L, 2n, written into ``out`` when given) the gradient of
+    :math:`\\sum_l c_l FG_l` with respect to ``[U | V]`` in the points' order and
+    ``g_delta`` (L,) with respect to ``delta``, to be called once.
 
     Without ``workspace`` the function holds its own tensors and may be called at any time;
     with one, the sorted projections and the work buffers are the workspace's, and the
@@ -440,13 +442,14 @@ def fg_pullback(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: flo
     round_ = None if workspace is None else workspace.new_round()
     calls = []
 
-    def pullback(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def pullback(weights: torch.Tensor, out: torch.Tensor | None = None,
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
         if calls:
             raise RuntimeError("this gradient was already taken: it consumes its buffers")
         if workspace is not None and workspace.round != round_:
             raise RuntimeError("the workspace was used by a later evaluation: this one's "
                                "gradient is no longer available")
         calls.append(weights)
-        return _pullback(a, iu, b, iv, delta, forward, beta, p, weights, workspace)
+        return _pullback(a, iu, b, iv, delta, forward, beta, p, weights, workspace, out)
 
     return forward.values, pullback

@@ -213,7 +213,9 @@ def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: floa
         return values, None
 
     def vjp(weights: torch.Tensor) -> torch.Tensor:
-        G, g_delta = pullback(weights)  # P-bar: G for the points' columns, g_delta the gap's
+        # P-bar: G for the points' columns (into the projections' buffer, read by now),
+        # g_delta for the gap's
+        G, g_delta = pullback(weights, data.workspace.take("projected", draws.v_right)[:, :2 * n])
         weighted = membership * a_l  # (k, L)
         grad = K.matmul(K.matmul(weighted, G), data.stacked)
         grad += torch.outer(weighted @ g_delta, data.mean_gap)
