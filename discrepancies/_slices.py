@@ -349,7 +349,9 @@ class _FusedSlices(torch.autograd.Function):
             grads.append(g if needed else None)
         g_p = None
         if ctx.needs_input_grad[2]:
-            g_p = K.matmul(Xc.T, G_x.T) + K.matmul(Yc.T, G_y.T) + torch.outer(gap, g_delta)
+            # (L, n) @ (n, d) products: G's halves are row-strided views, fit for BLAS as
+            # they stand (not once transposed)
+            g_p = (K.matmul(G_x, Xc) + K.matmul(G_y, Yc)).T + torch.outer(gap, g_delta)
         return (*grads, g_p, None, None)
 
 
