@@ -3,33 +3,29 @@ r"""Per-slice costs: the 1-D problems every sliced discrepancy averages or maxim
 For directions :math:`\theta_1, \dots, \theta_L` (the columns of ``projections``, shape (d, L))
 the point clouds are projected once, :math:`U = \Theta^\top X^\top` of shape (L, n), and each
 row is sorted once. Both functions are differentiable with respect to ``X``, ``Y`` *and*
-``projections`` (the spherical family differentiates through the directions), and never build
-an (n, n) or (n, n, L) tensor: time O(L n log n), memory O(L (n + m)).
+``projections`` (the ascents differentiate through the directions), and never build an (n, n)
+or (n, n, L) tensor: time O(L n log n), memory O(L (n + m)).
 
-On CPU, float32/float64 rows are sorted with NumPy (AVX-512 x86-simd-sort in NumPy >= 2, an
-order of magnitude faster than ``torch.sort`` for float64). When a gradient is needed the
-sorting permutation is kept and the gradient scattered back through it (:class:`_SortRows`).
-Values and permutation come from one sort of 64-bit keys that carry the column index
-(:func:`_sort_rows_packed`, about twice as fast as NumPy's ``argsort`` and a gather here).
-Without a gradient the projection itself also runs in NumPy (its BLAS is faster here) and the
-buffers are reused in place. (L, n) work buffers come from NumPy's allocator
-(:func:`_empty_rows`): page faults on fresh torch buffers cost more than the arithmetic.
+The fused cost has one kernel, :func:`fg_sorted` (values on sorted projections) and
+:func:`fg_sorted_grad` (its gradient, in closed form), reached through :func:`fg_pullback`
+(sorting permutations and the vector-Jacobian product): :func:`fg_per_slice` wraps that in
+one autograd node, and the spherical family's ascent calls it directly. Sorting,
+products and buffers go through :mod:`discrepancies._kernels`, which chooses between NumPy on
+the CPU and plain torch.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
+from typing import NamedTuple
+
 import torch
 
+from . import _kernels as K
 from ._inputs import pth_root
 
-__all__ = ["fg_per_slice", "power_mean", "project", "sort_rows", "wp_per_slice",
-           "wp_roots_per_slice"]
-
-_NUMPY_SORTED = (torch.float32, torch.float64)
-_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64}
-_BLOCK_ELEMENTS = 1 << 17  # rows of a block that stays in cache (512 KiB of float32)
-_PACKED_MAX_N = 1 << 28  # float32 rows: the index must fit the 28 low bits of a float64 key
+__all__ = ["SortedFG", "fg_per_slice", "fg_pullback", "fg_sorted", "fg_sorted_grad", "power_mean",
+           "project", "sort_rows", "wp_per_slice", "wp_roots_per_slice"]
 
 
 def project(X: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
@@ -37,118 +33,22 @@ def project(X: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
     return projections.T @ X.T
 
 
-def _sort_with_index(U: torch.Tensor, key: np.ndarray | None = None,
-                     values: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each row of ``U`` (L, n) sorted, and the sorting permutation (int64), without autograd.
-    On CPU by :func:`_sort_rows_packed` (one sort for both, about twice as fast as NumPy's
-    argsort and a gather; float64 rows that its keys leave out of order are sorted again by
-    argsort, so the result is exact; ``key`` and ``values`` are its buffers), elsewhere by
-    ``torch.sort``."""
-    U = U.detach()
-    if not _numpy_sortable(U):
-        values, index = torch.sort(U, dim=1)
-        return values, index
-    if U.shape[1] > _PACKED_MAX_N:
-        index = torch.from_numpy(np.argsort(U.numpy(), axis=1))
-        return torch.gather(U, 1, index), index
-    values, index = _sort_rows_packed(U, key, values)
-    if U.dtype == torch.float64:
-        # the keys lose the lowest log2(n) bits: values that close may be out of order
-        sorted_values = values.numpy()
-        rows = np.flatnonzero((sorted_values[:, 1:] < sorted_values[:, :-1]).any(axis=1))
-        if rows.size:  # in NumPy: torch's indexing would fan out to threads for a few rows
-            unsorted = U.numpy()[rows]
-            redo = np.argsort(unsorted, axis=1)
-            index.numpy()[rows] = redo
-            sorted_values[rows] = np.take_along_axis(unsorted, redo, axis=1)
-    return values, index
-
-
-def _subnormals_read_as_zero() -> bool:
-    """Whether this thread's floating-point unit treats subnormal operands as zero (x86's DAZ
-    flag, set by ``torch.set_flush_denormal(True)``)."""
-    return bool(np.float64(5e-324) == 0)
-
-
-def _sort_rows_packed(U: torch.Tensor, key: np.ndarray | None = None,
-                      values: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each row of a CPU float tensor U (L, n) sorted, and the sorting permutation, by one
-    NumPy sort of 64-bit keys that carry the column index in their lowest bits (vectorised,
-    about twice as fast as NumPy's argsort, which would then need a gather for the values).
-
-    float32: the key is the value cast to float64, which is exact and leaves the 29 lowest
-    mantissa bits zero; the index (n <= 2^28) goes there. It stays below half a float32 ulp, so
-    the sorted keys cast back to float32 are the sorted values themselves, and the order is the
-    order of the values (equal values in some order of their indices). Infinite values (an
-    index in an infinity's mantissa makes a NaN, which sorts last) fall back to the integer
-    keys below, and so does every call while the CPU reads subnormal numbers as zero (after
-    ``torch.set_flush_denormal(True)``): the keys of zeros are subnormal, and the sort would
-    lose their index.
-
-    float64, and float32 with infinities: each value becomes an order-preserving signed
-    integer key (its bits, the magnitude bits flipped for negatives). In float64 its lowest
-    ceil(log2 n) bits are given to the index, so values equal to within 2^-(52 - log2 n)
-    relative may come out in index order (:func:`_sort_with_index` checks and repairs the
-    rows where that happened); the values are gathered.
-
-    ``key`` (int64) and ``values`` (U's dtype), arrays of U's shape, are used if given.
-    Returns ``(sorted values, permutation)``, both sharing memory with those buffers.
-    """
-    A = U.numpy()
-    n = A.shape[1]
-    if key is None:
-        key = np.empty(A.shape, dtype=np.int64)
-    if values is None:
-        values = np.empty_like(A)
-    if A.dtype == np.float32 and n <= _PACKED_MAX_N and not _subnormals_read_as_zero():
-        wide = key.view(np.float64)
-        wide[...] = A
-        key |= np.arange(n, dtype=np.int64)
-        wide.sort(axis=1)
-        if not np.isnan(wide[:, -1]).any():
-            values[...] = wide
-            key &= _PACKED_MAX_N - 1
-            return torch.from_numpy(values), torch.from_numpy(key)
-    if A.dtype == np.float32:
-        bits = A.view(np.int32)
-        k32 = bits >> 31
-        k32 &= 0x7FFFFFFF
-        k32 ^= bits
-        key[...] = k32
-        key <<= 32
-        index_bits = 0xFFFFFFFF
-    else:
-        bits = A.view(np.int64)
-        np.right_shift(bits, 63, out=key)
-        key &= 0x7FFFFFFFFFFFFFFF
-        key ^= bits
-        index_bits = (1 << max(1, (n - 1).bit_length())) - 1
-        key &= ~index_bits
-    key |= np.arange(n, dtype=np.int64)
-    key.sort(axis=1)
-    key &= index_bits
-    index = torch.from_numpy(key)
-    return torch.gather(U, 1, index, out=torch.from_numpy(values)), index
-
-
 def sort_rows(U: torch.Tensor) -> torch.Tensor:
     """Each row of ``U`` (L, n) in increasing order; differentiable (the gradient is put back
     in the points' order through the sorting permutation)."""
     if _needs_grad(U):
         return _SortRows.apply(U)
-    if _numpy_sortable(U):
-        return torch.from_numpy(np.sort(U.detach().numpy(), axis=1))
-    return torch.sort(U, dim=1).values
+    return K.sort_values(U)
 
 
 class _SortRows(torch.autograd.Function):
-    """:func:`sort_rows` with a gradient: the forward pass keeps only the permutation (no
-    gather of the values, which the sort already gives), the backward pass is one scatter into
-    a fresh buffer (no zero fill and accumulation, as the gather's backward would do)."""
+    """:func:`sort_rows` with a gradient: the forward pass keeps only the permutation, the
+    backward pass is one scatter into a fresh buffer (no zero fill and accumulation, as the
+    backward of a gather would do)."""
 
     @staticmethod
     def forward(ctx, U: torch.Tensor) -> torch.Tensor:
-        values, index = _sort_with_index(U)
+        values, index = K.sort_with_index(U)
         ctx.save_for_backward(index)
         return values
 
@@ -156,40 +56,11 @@ class _SortRows(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         (index,) = ctx.saved_tensors
-        return _empty_rows(grad).scatter_(1, index, grad)
+        return K.scatter_rows(index, grad)
 
 
 def _needs_grad(*tensors: torch.Tensor) -> bool:
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-
-
-def _numpy_sortable(U: torch.Tensor) -> bool:
-    return U.device.type == "cpu" and U.dtype in _NUMPY_SORTED
-
-
-def _sorted_projections_numpy(X: torch.Tensor, projections: torch.Tensor) -> np.ndarray:
-    """Sorted rows of the projections (L, n), without autograd, entirely in NumPy: its BLAS
-    computes this product about twice as fast as torch's on the reference CPU, and the sort
-    runs in place on the fresh product."""
-    U = projections.detach().numpy().T @ X.detach().numpy().T
-    U.sort(axis=1)
-    return U
-
-
-def _sorted_wp_numpy(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor,
-                     p: float) -> torch.Tensor:
-    """Equal-size W_p^p per row without autograd, in place on the two (L, n) buffers:
-    allocating more of them costs more than the arithmetic at this size."""
-    u = _sorted_projections_numpy(X, projections)
-    v = _sorted_projections_numpy(Y, projections)
-    np.subtract(u, v, out=u)
-    if p == 2:
-        difference = torch.from_numpy(u)
-        return _row_mean_product(difference, difference)
-    np.abs(u, out=u)
-    if p != 1:
-        np.power(u, p, out=u)
-    return torch.from_numpy(u.mean(axis=1, dtype=u.dtype))
 
 
 def _abs_pow(x: torch.Tensor, p: float) -> torch.Tensor:
@@ -216,7 +87,7 @@ def _quantile_gaps(U: torch.Tensor, V: torch.Tensor, a: torch.Tensor | None,
         a = torch.full((n,), 1.0 / n, dtype=U.dtype, device=U.device)
     if b is None:
         b = torch.full((m,), 1.0 / m, dtype=V.dtype, device=V.device)
-    (_, iu), (_, iv) = _sort_with_index(U), _sort_with_index(V)
+    (_, iu), (_, iv) = K.sort_with_index(U), K.sort_with_index(V)
     us, vs = U.gather(1, iu), V.gather(1, iv)
     cu, cv = torch.cumsum(a[iu], dim=1), torch.cumsum(b[iv], dim=1)
     qs = torch.sort(torch.cat((cu, cv), dim=1), dim=1).values
@@ -232,44 +103,6 @@ def _quantile_wp(U: torch.Tensor, V: torch.Tensor, a: torch.Tensor | None,
     integrand is constant on each interval of :func:`_quantile_gaps`)."""
     gaps, lengths = _quantile_gaps(U, V, a, b)
     return (lengths * _abs_pow(gaps, p)).sum(dim=1)
-
-
-def _quantile_wp_numpy(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor,
-                       a: torch.Tensor | None, b: torch.Tensor | None, p: float) -> torch.Tensor:
-    """:func:`_quantile_wp` without autograd, in NumPy, and without a search: faster than it
-    and than POT's ``wasserstein_1d`` on CPU (ratios in the README's POT section).
-
-    After one sort of the merged cumulative weights, an interval of positive length ends at
-    an entry q whose predecessors are all strictly below it, so the number of them that come
-    from u (from v) is the index ``searchsorted(cu, q)`` (``searchsorted(cv, q)``) of the
-    left-continuous inverse. Entries equal to their predecessor end intervals of length zero,
-    whatever index they get. Same values as :func:`_quantile_wp`, ties and zero weights
-    included.
-    """
-    P = projections.detach().numpy()
-    U = torch.from_numpy(P.T @ X.detach().numpy().T)
-    V = torch.from_numpy(P.T @ Y.detach().numpy().T)
-    L, n, m = U.shape[0], U.shape[1], V.shape[1]
-    dtype = U.numpy().dtype
-    a = np.full(n, 1.0 / n, dtype) if a is None else a.detach().numpy()
-    b = np.full(m, 1.0 / m, dtype) if b is None else b.detach().numpy()
-    (us, iu), (vs, iv) = _sort_with_index(U), _sort_with_index(V)
-    cumulative = np.concatenate((np.cumsum(a[iu.numpy()], axis=1),
-                                 np.cumsum(b[iv.numpy()], axis=1)), axis=1)
-    qs, order = (t.numpy() for t in _sort_with_index(torch.from_numpy(cumulative)))
-    from_u = order < n
-    index_u = np.cumsum(from_u, axis=1)
-    index_u -= from_u
-    index_v = np.arange(n + m) - index_u
-    np.minimum(index_u, n - 1, out=index_u)
-    np.minimum(index_v, m - 1, out=index_v)
-    gap = np.take_along_axis(us.numpy(), index_u, axis=1)
-    gap -= np.take_along_axis(vs.numpy(), index_v, axis=1)
-    np.abs(gap, out=gap)
-    if p != 1:
-        np.power(gap, p, out=gap)
-    gap *= np.diff(qs, axis=1, prepend=np.zeros((L, 1), dtype))
-    return torch.from_numpy(gap.sum(axis=1))
 
 
 def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p: float,
@@ -299,13 +132,18 @@ def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p:
         Inputs are assumed checked (see :mod:`discrepancies._inputs`).
     """
     if a is None and b is None and X.shape[0] == Y.shape[0]:
-        if not _needs_grad(X, Y, projections) and _numpy_sortable(X):
-            return _sorted_wp_numpy(X, Y, projections, p)
+        if not _needs_grad(X, Y, projections):
+            difference = K.sorted_product(projections.T, X.T)
+            difference -= K.sorted_product(projections.T, Y.T)
+            if p == 2:
+                return K.row_mean_product(difference, difference)
+            difference.abs_()
+            return (difference if p == 1 else difference.pow_(p)).mean(dim=1)
         U, V = project(X, projections), project(Y, projections)
         return _abs_pow(sort_rows(U) - sort_rows(V), p).mean(dim=1)
     weights = [w for w in (a, b) if w is not None]
-    if not _needs_grad(X, Y, projections, *weights) and _numpy_sortable(X):
-        return _quantile_wp_numpy(X, Y, projections, a, b, p)
+    if not _needs_grad(X, Y, projections, *weights) and K.numpy_backend(X):
+        return K.quantile_wp(X, Y, projections, a, b, p)
     return _quantile_wp(project(X, projections), project(Y, projections), a, b, p)
 
 
@@ -350,82 +188,225 @@ def power_mean(values: torch.Tensor, p: float) -> torch.Tensor:
     return top * pth_root(_abs_pow(values / torch.where(top > 0, top, 1.0), p).mean(), p)
 
 
-def _row_mean_product(a: torch.Tensor, b: torch.Tensor, reverse_b: bool = False,
-                      ) -> torch.Tensor:
-    """Row means of ``a * b`` (``b`` with each row reversed if ``reverse_b``) for two (L, n)
-    tensors, without an (L, n) temporary and without autograd. On CPU a NumPy stack of
-    row-by-row products (a BLAS dot each): two to three times faster than torch's ``vecdot``
-    here, with the same accuracy (1.5e-7 relative in float32 at n = 5000, against 7e-7 for
-    NumPy's ``einsum``)."""
-    if not _numpy_sortable(a):
-        return torch.linalg.vecdot(a, b.flip(1) if reverse_b else b, dim=1) / a.shape[1]
-    A, B = a.detach().numpy(), b.detach().numpy()
-    if not reverse_b:
-        return torch.from_numpy(np.matmul(A[:, None, :], B[:, :, None]).reshape(-1) / A.shape[1])
-    # NumPy hands reversed rows to a plain loop, not to BLAS: slower, and its float32 error
-    # grows with n (2e-4 relative at n = 10^6). Reversed copies of a cache-sized block of
-    # rows at a time go to BLAS instead.
-    L, n = A.shape
-    rows = max(1, min(L, _BLOCK_ELEMENTS // n))
-    block = np.empty((rows, n), dtype=B.dtype)
-    means = np.empty(L, dtype=A.dtype)
-    for start in range(0, L, rows):
-        stop = min(start + rows, L)
-        reversed_rows = block[:stop - start]
-        np.copyto(reversed_rows, B[start:stop, ::-1])
-        means[start:stop] = np.matmul(A[start:stop, None, :],
-                                      reversed_rows[:, :, None]).reshape(-1)
-    return torch.from_numpy(means / n)
-
-
-def _empty_rows(like: torch.Tensor, shape: tuple[int, ...] | None = None,
-                dtype: torch.dtype | None = None) -> torch.Tensor:
-    """An uninitialised work buffer on ``like``'s device, of ``like``'s shape and dtype unless
-    given. On CPU it comes from NumPy, whose allocator asks for transparent huge pages: a fresh
-    (L, n) buffer then costs a few page faults instead of one per 4 KiB page (at L n = 2.5 10^6
-    in float32 about 3 ms, seven times the arithmetic of a pass over it)."""
-    shape = tuple(like.shape) if shape is None else tuple(shape)
-    dtype = like.dtype if dtype is None else dtype
-    if like.device.type == "cpu" and dtype in _NUMPY_DTYPES:
-        return torch.from_numpy(np.empty(shape, dtype=_NUMPY_DTYPES[dtype]))
-    return torch.empty(shape, dtype=dtype, device=like.device)
-
-
-def _flip_rows(vs: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """Each row of ``vs`` reversed, written into ``out``."""
-    if _numpy_sortable(vs):
-        np.copyto(out.numpy(), vs.detach().numpy()[:, ::-1])
-        return out
-    return out.copy_(vs.flip(1))
-
-
-def _fg_candidate(us: torch.Tensor, ws: torch.Tensor, beta: float, p: float,
-                  s: torch.Tensor | None = None, t: torch.Tensor | None = None) -> torch.Tensor:
-    r"""FG cost per row of the coupling u_i <-> w_i (w already permuted by sigma).
-
-    The structure term uses
-    :math:`(u_i-u_j)^2 - (w_i-w_j)^2 = (s_i - s_j)(t_i - t_j)` with :math:`s = u - w`,
-    :math:`t = u + w`; for centred s, t (bars are row means),
-    :math:`\frac1{n^2}\sum_{ij} (s_i-s_j)^2 (t_i-t_j)^2
-    = 2\,\overline{s^2 t^2} + 2\,\overline{s^2}\,\overline{t^2} + 4\,\overline{s t}^2`:
-    a sum of non-negative terms, so no cancellation and never an (n, n) tensor. s and t are
-    computed in the (L, n) work buffers ``s`` and ``t`` when given (``ws`` may be ``t``
-    itself), fresh ones otherwise; row means by :func:`_row_mean_product`.
-    """
-    s = torch.sub(us, ws, out=s)
-    value = torch.zeros(us.shape[0], dtype=us.dtype, device=us.device)
+def _coupling(a: torch.Tensor, w: torch.Tensor, delta: torch.Tensor, beta: float, p: float,
+              two_m2: torch.Tensor, est_term: torch.Tensor, s: torch.Tensor | None = None,
+              st: torch.Tensor | None = None,
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """FG_beta per row of the coupling a_i <-> w_i (:func:`fg_sorted`'s formula), the row
+    means of s^2, and s and s t (None when beta = 0); the (L, n) work buffers ``s`` and ``st``
+    are used when given (``w`` may be ``st`` itself)."""
+    s = torch.sub(a, w, out=s)
+    es2 = K.row_mean_product(s, s)
+    value = torch.zeros_like(es2)
     if beta < 1:
-        transport = _row_mean_product(s, s) if p == 2 else _abs_pow(s, p).mean(dim=1)
-        value = (1.0 - beta) * transport
+        transport = es2 + delta * delta if p == 2 else _abs_pow(
+            s + delta.unsqueeze(1), p).mean(dim=1)
+        value = (1 - beta) * transport
     if beta > 0:
-        t = torch.add(us, ws, out=t)
-        s -= s.mean(dim=1, keepdim=True)
-        t -= t.mean(dim=1, keepdim=True)
-        s2, t2, st = _row_mean_product(s, s), _row_mean_product(t, t), _row_mean_product(s, t)
-        s *= t
-        structure = 2.0 * _row_mean_product(s, s) + 2.0 * s2 * t2 + 4.0 * st.square()
-        value = value + beta * structure
-    return value
+        st = torch.add(a, w, out=st).mul_(s)
+        structure = 2 * (K.row_mean_product(st, st) + es2 * (two_m2 - es2)) + est_term
+        value = torch.add(value, structure, alpha=beta)
+    return value, es2, s, st if beta > 0 else None
+
+
+class SortedFG(NamedTuple):
+    """What :func:`fg_sorted` returns: the values, and what :func:`fg_sorted_grad` reuses."""
+
+    values: torch.Tensor  # (L,)
+    use_anti: torch.Tensor  # (L,) bool: the rows where the anti-identity coupling is kept
+    moments: torch.Tensor  # (3, L): mean(a^2), mean(b^2), mean(s^2) of the kept coupling
+    # s and s t of the kept couplings, when they were at hand (p = 2, 0 < beta < 1), for the
+    # gradient to consume (it overwrites them)
+    s_st: tuple[torch.Tensor, torch.Tensor] | None = None
+
+
+def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float,
+              p: float, workspace: K.Workspace | None = None) -> SortedFG:
+    r"""FG_beta on each row of sorted, centred projections: the fused cost's one kernel.
+
+    Row l holds :math:`a = \mathrm{sort}(\theta^\top(x_i - \bar x))` and
+    :math:`b = \mathrm{sort}(\theta^\top(y_j - \bar y))`, each summing to zero, and
+    :math:`\delta = \theta^\top(\bar x - \bar y)`, so that the projections themselves are
+    :math:`a + \theta^\top\bar x` and :math:`b + \theta^\top\bar y`. For the coupling
+    :math:`w = b` (identity) or :math:`w_i = b_{n-1-i}` (anti-identity), with
+    :math:`s = a - w`, :math:`t = a + w` (both centred) and bars row means,
+
+    .. math::
+        FG = (1-\beta)\,\overline{|s + \delta|^p}
+        + \beta\big(2\,\overline{s^2 t^2} + 2\,\overline{s^2}\,\overline{t^2}
+        + 4\,\overline{s t}^2\big),
+
+    the second term being :math:`\frac1{n^2}\sum_{ij}(s_i - s_j)^2(t_i - t_j)^2
+    = \frac1{n^2}\sum_{ij}((u_i - u_j)^2 - (w_i - w_j)^2)^2` expanded into moments: a sum of
+    non-negative terms, O(n) per row, never an (n, n) tensor. It uses
+    :math:`\overline{st} = \overline{a^2} - \overline{b^2}` and
+    :math:`\overline{s^2} + \overline{t^2} = 2(\overline{a^2} + \overline{b^2})`, which do not
+    depend on the coupling, and for p = 2 :math:`\overline{(s + \delta)^2} = \overline{s^2}
+    + \delta^2`. The smaller of the two couplings is kept (ties: the identity). For p = 2 and
+    beta < 1 the anti-identity is only evaluated on rows where its transport part alone
+    (:math:`(1-\beta)(\overline{a^2} + \overline{b^2} - 2\,\overline{a\,w} + \delta^2)`, one
+    inner product, a lower bound since the structure part is non-negative), less a rounding
+    margin, is below the identity's value: elsewhere it cannot win.
+
+    Parameters
+    ----------
+    a, b : torch.Tensor, shape (L, n)
+        Rows sorted in increasing order, centred.
+    delta : torch.Tensor, shape (L,)
+    beta : float in [0, 1]
+    p : float >= 1
+    workspace : discrepancies._kernels.Workspace, optional
+        Where the (L, n) work buffers come from (fresh ones without it).
+
+    Returns
+    -------
+    SortedFG
+        ``values`` (L,), ``use_anti`` (L,) the rows where the anti-identity coupling is the
+        smaller one, and the row moments :func:`fg_sorted_grad` reuses.
+    """
+    ma2, mb2 = K.row_mean_product(a, a), K.row_mean_product(b, b)
+    two_m2, est = 2 * (ma2 + mb2), ma2 - mb2
+    est_term = 4 * est * est
+    s, st = K.scratch(workspace, "s", a), K.scratch(workspace, "st", a)
+    values, es2, s, st_identity = _coupling(a, b, delta, beta, p, two_m2, est_term, s, st)
+    use_anti = torch.zeros(values.shape, dtype=torch.bool, device=values.device)
+    if p == 2 and beta < 1:
+        delta2 = delta * delta
+        bound = (1 - beta) * (ma2 + mb2 - 2 * K.row_mean_product(a, b, reverse_b=True)
+                              + delta2)
+        margin = 100 * torch.finfo(a.dtype).eps * (ma2 + mb2 + delta2)
+        rows = torch.nonzero(bound - margin < values).view(-1)
+    else:
+        rows = None  # every row
+    if rows is None:
+        anti, es2_anti, _, _ = _coupling(a, K.flip_rows(b, out=st), delta, beta, p, two_m2,
+                                         est_term, s, st)
+        torch.lt(anti, values, out=use_anti)
+        values = torch.where(use_anti, anti, values)
+        es2 = torch.where(use_anti, es2_anti, es2)
+        return SortedFG(values, use_anti, torch.stack((ma2, mb2, es2)))
+    if rows.numel():
+        anti, es2_anti, s_anti, st_anti = _coupling(a[rows], b[rows].flip(1), delta[rows], beta,
+                                                    p, two_m2[rows], est_term[rows])
+        better = anti < values[rows]
+        won = rows[better]
+        values[won], es2[won], use_anti[won] = anti[better], es2_anti[better], True
+        if st_identity is not None and won.numel():
+            s[won], st_identity[won] = s_anti[better], st_anti[better]
+    s_st = None if st_identity is None else (s, st_identity)
+    return SortedFG(values, use_anti, torch.stack((ma2, mb2, es2)), s_st)
+
+
+def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forward: SortedFG,
+                   beta: float, p: float, weights: torch.Tensor,
+                   workspace: K.Workspace | None = None,
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""The gradient of :math:`\sum_l c_l FG_l` (``weights`` c, shape (L,)) with respect to
+    the inputs of :func:`fg_sorted`, in closed form, for the couplings it chose (``forward``,
+    its result, whose ``s_st`` buffers this consumes).
+
+    With the sorting permutations and the coupling fixed, :func:`fg_sorted`'s formula is a
+    polynomial (p = 2) in a, w and delta; its derivative is, row by row,
+
+    .. math::
+        n\,\partial_a = 8\beta\, a\, s t + \alpha_a a + \gamma w + \omega, \qquad
+        n\,\partial_w = -8\beta\, w\, s t + \alpha_w w + \gamma a - \omega, \qquad
+        \partial_\delta = \bar\omega,
+
+    with :math:`\alpha_{a,w} = 4\beta(\overline{s^2} + \overline{t^2} \pm 4\,\overline{st})`,
+    :math:`\gamma = 4\beta(\overline{s^2} - \overline{t^2})` and
+    :math:`\omega = (1-\beta)\,p\,|s+\delta|^{p-1}\mathrm{sign}(s+\delta)` (for p = 2,
+    :math:`\omega = 2(1-\beta)(a - w + \delta)`, folded into :math:`\alpha` and
+    :math:`\gamma`). It differs from the gradient of the fused cost of the uncentred
+    projections by a constant on each row, which the centring of the points removes.
+
+    Returns
+    -------
+    g_a, g_b : torch.Tensor, shape (L, n)
+        In the sorted orders of ``a`` and ``b`` (the anti-identity rows flipped back); in
+        buffers of ``workspace`` when given.
+    g_delta : torch.Tensor, shape (L,)
+    """
+    n = a.shape[1]
+    anti = torch.nonzero(forward.use_anti).view(-1)
+    w = b
+    if anti.numel():
+        w = K.scratch(workspace, "w", b).copy_(b)
+        w[anti] = b[anti].flip(1)
+    ma2, mb2, es2 = forward.moments
+    if forward.s_st is None:
+        s = torch.sub(a, w, out=K.scratch(workspace, "s", a))
+        st = torch.add(a, w, out=K.scratch(workspace, "st", a)).mul_(s)
+    else:
+        s, st = forward.s_st
+    est, et2 = ma2 - mb2, 2 * (ma2 + mb2) - es2
+    alpha_a = 4 * beta * (es2 + et2 + 4 * est)
+    alpha_w = 4 * beta * (es2 + et2 - 4 * est)
+    gamma = 4 * beta * (es2 - et2)
+    scale = weights / n
+    if p == 2:
+        alpha_a = alpha_a + 2 * (1 - beta)
+        alpha_w = alpha_w + 2 * (1 - beta)
+        gamma = gamma - 2 * (1 - beta)
+        g_delta = 2 * (1 - beta) * delta * weights
+    else:
+        r = s.add_(delta.unsqueeze(1))  # s is not needed any more
+        omega = r.abs().pow_(p - 1).mul_(r.sign()).mul_((1 - beta) * p)
+        g_delta = omega.mean(dim=1) * weights
+        omega *= scale.unsqueeze(1)
+    eight_beta = (8 * beta) * scale.unsqueeze(1)
+    gamma, alpha_a, alpha_w = ((c * scale).unsqueeze(1) for c in (gamma, alpha_a, alpha_w))
+    # g_w = w (alpha_w - 8 beta s t) + gamma a, g_a = a (alpha_a + 8 beta s t) + gamma w
+    g_w = torch.addcmul(alpha_w, st, -eight_beta, out=s)  # s is not needed any more
+    g_w.mul_(w).addcmul_(a, gamma)
+    g_a = torch.addcmul(alpha_a, st, eight_beta, out=st).mul_(a).addcmul_(w, gamma)
+    if p != 2:
+        g_a += omega
+        g_w -= omega
+    if anti.numel():  # back to the order of the sorted b
+        g_w[anti] = g_w[anti].flip(1)
+    return g_a, g_w, g_delta
+
+
+class _FusedSlices(torch.autograd.Function):
+    """:func:`fg_per_slice` as one autograd node: the forward pass sorts the projections of
+    the centred clouds with their permutations and runs :func:`fg_sorted`, the backward pass
+    :func:`_pullback` followed by the transposed projection and centring."""
+
+    @staticmethod
+    def forward(ctx, X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, beta: float,
+                p: float) -> torch.Tensor:
+        x_mean, y_mean = X.mean(dim=0), Y.mean(dim=0)
+        Xc, Yc, gap = X - x_mean, Y - y_mean, x_mean - y_mean
+        Pt, delta = projections.T, gap @ projections
+        a, iu, b, iv, forward = _sorted_fg(K.matmul(Pt, Xc.T), K.matmul(Pt, Yc.T), delta,
+                                           beta, p)
+        ctx.save_for_backward(Xc, Yc, gap, projections, a, iu, b, iv, delta, forward.use_anti,
+                              forward.moments)
+        ctx.beta, ctx.p = beta, p
+        return forward.values
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out: torch.Tensor):
+        Xc, Yc, gap, projections, a, iu, b, iv, delta, use_anti, moments = ctx.saved_tensors
+        n = Xc.shape[0]
+        G, g_delta = _pullback(a, iu, b, iv, delta, SortedFG(None, use_anti, moments), ctx.beta,
+                               ctx.p, grad_out)
+        G_x, G_y = G[:, :n], G[:, n:]
+        grads = []
+        for G_z, sign, needed in ((G_x, 1, ctx.needs_input_grad[0]),
+                                  (G_y, -1, ctx.needs_input_grad[1])):
+            if needed:  # the centring's adjoint removes the mean over the points
+                g = K.matmul(G_z.T, projections.T)
+                g += (sign * (projections @ g_delta) - g.sum(dim=0)) / n
+            grads.append(g if needed else None)
+        g_p = None
+        if ctx.needs_input_grad[2]:
+            # (L, n) @ (n, d) products: G's halves are row-strided views, fit for BLAS as
+            # they stand (not once transposed)
+            g_p = (K.matmul(G_x, Xc) + K.matmul(G_y, Yc)).T + torch.outer(gap, g_delta)
+        return (*grads, g_p, None, None)
 
 
 def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, beta: float,
@@ -441,7 +422,9 @@ def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, be
 
     One coupling serves both terms (as in the original RAE code); ``beta = 0`` gives
     :math:`W_p^p(\theta)`. The minimum over the two monotone couplings is an upper bound of
-    the exact 1-D fused Gromov-Wasserstein problem (Beinert, Heiss & Steidl, 2022).
+    the exact 1-D fused Gromov-Wasserstein problem (Beinert, Heiss & Steidl, 2022). The
+    clouds are centred before they are projected and :func:`fg_sorted` evaluates the cost
+    from row moments.
 
     Parameters
     ----------
@@ -455,87 +438,74 @@ def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, be
     torch.Tensor, shape (L,)
         Differentiable in ``X``, ``Y`` and ``projections``; time O(L n log n), memory O(L n).
     """
-    if not _needs_grad(X, Y, projections) and _numpy_sortable(X):
-        us = torch.from_numpy(_sorted_projections_numpy(X, projections))
-        vs = torch.from_numpy(_sorted_projections_numpy(Y, projections))
+    if not _needs_grad(X, Y, projections):
+        x_mean, y_mean = X.mean(dim=0), Y.mean(dim=0)
+        a = K.sorted_product(projections.T, (X - x_mean).T)
+        b = K.sorted_product(projections.T, (Y - y_mean).T)
+        return fg_sorted(a, b, (x_mean - y_mean) @ projections, beta, p).values
+    return _FusedSlices.apply(X, Y, projections, beta, p)
+
+
+Pullback = Callable[..., tuple[torch.Tensor, torch.Tensor]]
+
+
+def _sorted_fg(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: float, p: float,
+               workspace: K.Workspace | None = None):
+    """Rows of ``U`` and ``V`` sorted with their permutations, and :func:`fg_sorted` on them:
+    ``(a, iu, b, iv, forward)``."""
+    if workspace is None:
+        (a, iu), (b, iv) = K.sort_with_index(U), K.sort_with_index(V)
     else:
-        us = sort_rows(project(X, projections))
-        vs = sort_rows(project(Y, projections))
-    return _SortedFG.apply(us, vs, beta, p)
+        (a, iu), (b, iv) = (
+            K.sort_with_index(Z, workspace.take(f"key_{name}", Z, dtype=torch.int64),
+                              workspace.take(f"sorted_{name}", Z))
+            for name, Z in (("u", U), ("v", V)))
+    return a, iu, b, iv, fg_sorted(a, b, delta, beta, p, workspace)
 
 
-def _fg_identity_and_anti(us: torch.Tensor, vs: torch.Tensor, beta: float,
-                          p: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """FG per row for both monotone couplings, in two (L, n) work buffers."""
-    s, t = _empty_rows(us), _empty_rows(us)
-    identity = _fg_candidate(us, vs, beta, p, s, t)
-    return identity, _fg_candidate(us, _flip_rows(vs, out=t), beta, p, s, t)
+def _pullback(a: torch.Tensor, iu: torch.Tensor, b: torch.Tensor, iv: torch.Tensor,
+              delta: torch.Tensor, forward: SortedFG, beta: float, p: float,
+              weights: torch.Tensor, workspace: K.Workspace | None = None,
+              out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`fg_sorted_grad` put back in the points' order: ``(G (L, 2n), g_delta (L,))``,
+    ``G`` in ``out`` when given."""
+    g_a, g_b, g_delta = fg_sorted_grad(a, b, delta, forward, beta, p, weights, workspace)
+    L, n = a.shape
+    G = K.scratch(workspace, "G", a, (L, 2 * n)) if out is None else out
+    K.scatter_rows(iu, g_a, out=G[:, :n])
+    K.scatter_rows(iv, g_b, out=G[:, n:])
+    return G, g_delta
 
 
-class _SortedFG(torch.autograd.Function):
-    r"""FG_beta per row of sorted projections, with a closed-form backward.
+def fg_pullback(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: float, p: float,
+                need_grad: bool = True, workspace: K.Workspace | None = None,
+                ) -> tuple[torch.Tensor, Pullback | None]:
+    """FG_beta on each row of the projections ``U``, ``V`` (L, n) of centred clouds (rows in
+    the points' order) and ``delta`` (L,) as in :func:`fg_sorted`, without autograd, and with
+    ``need_grad`` its vector-Jacobian product: a function ``(c, out=None) -> (G, g_delta)``
+    with ``G`` (L, 2n, written into ``out`` when given) the gradient of
+    :math:`\\sum_l c_l FG_l` with respect to ``[U | V]`` in the points' order and
+    ``g_delta`` (L,) with respect to ``delta``, to be called once.
 
-    Saves only the two sorted (L, n) inputs and the chosen coupling (instead of the dozen
-    (L, n) intermediates autograd would keep) and recomputes s and t in the backward pass. For
-    the chosen coupling w, with s, t the centred u - w and u + w and bars row means:
+    Without ``workspace`` the function holds its own tensors and may be called at any time;
+    with one, the sorted projections and the work buffers are the workspace's, and the
+    function must be called before the next evaluation on it (it raises ``RuntimeError``
+    otherwise), and ``G`` is valid until then."""
+    if not need_grad:
+        a, b = K.sort_values(U), K.sort_values(V)
+        return fg_sorted(a, b, delta, beta, p, workspace).values, None
+    a, iu, b, iv, forward = _sorted_fg(U, V, delta, beta, p, workspace)
+    round_ = None if workspace is None else workspace.new_round()
+    calls = []
 
-    .. math::
-        \partial_{s_i} = \tfrac{4\beta}{n}\big(s_i (t_i^2 + \overline{t^2})
-        + 2\,\overline{st}\, t_i\big), \quad
-        \partial_{t_i} = \tfrac{4\beta}{n}\big(t_i (s_i^2 + \overline{s^2})
-        + 2\,\overline{st}\, s_i\big),
+    def pullback(weights: torch.Tensor, out: torch.Tensor | None = None,
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        if calls:
+            raise RuntimeError("this gradient was already taken: it consumes its buffers")
+        if workspace is not None and workspace.round != round_:
+            raise RuntimeError("the workspace was used by a later evaluation: this one's "
+                               "gradient is no longer available")
+        calls.append(weights)
+        return _pullback(a, iu, b, iv, delta, forward, beta, p, weights, workspace, out)
 
-    so :math:`\partial_u = P(\partial_s + \partial_t)`, :math:`\partial_w = P(\partial_t
-    - \partial_s)` with P the centring, plus the transport term
-    :math:`\pm\frac{1-\beta}{n} p |u_i - w_i|^{p-1}\,\mathrm{sign}(u_i - w_i)`. Ties between
-    the couplings take the identity (a valid one-sided gradient of the minimum).
-    """
-
-    @staticmethod
-    def forward(ctx, us: torch.Tensor, vs: torch.Tensor, beta: float,
-                p: float) -> torch.Tensor:
-        identity, anti = _fg_identity_and_anti(us, vs, beta, p)
-        use_anti = anti < identity
-        ctx.save_for_backward(us, vs, use_anti)
-        ctx.beta, ctx.p = beta, p
-        return torch.where(use_anti, anti, identity)
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_out: torch.Tensor):
-        us, vs, use_anti = ctx.saved_tensors
-        beta, p = ctx.beta, ctx.p
-        n = us.shape[1]
-        anti = torch.nonzero(use_anti).view(-1)
-        w = vs
-        if anti.numel():
-            w = _empty_rows(vs).copy_(vs)
-            w[anti] = vs[anti].flip(1)
-        s = torch.sub(us, w, out=_empty_rows(us))
-        g_u = _empty_rows(us)
-        if p == 2:
-            torch.mul(s, 2.0 * (1.0 - beta) / n, out=g_u)
-        elif p == 1:
-            torch.sign(s, out=g_u).mul_((1.0 - beta) / n)
-        else:
-            torch.abs(s, out=g_u).pow_(p - 1).mul_(s.sign()).mul_((1.0 - beta) * p / n)
-        if beta > 0:
-            s -= s.mean(dim=1, keepdim=True)
-            t = torch.add(us, w, out=w if anti.numel() else _empty_rows(us))
-            t -= t.mean(dim=1, keepdim=True)
-            s2, t2 = _row_mean_product(s, s).unsqueeze(1), _row_mean_product(t, t).unsqueeze(1)
-            two_st = 2.0 * _row_mean_product(s, t).unsqueeze(1)
-            d_s = torch.mul(t, t, out=_empty_rows(us)).add_(t2).mul_(s).addcmul_(t, two_st)
-            d_t = torch.mul(s, s, out=_empty_rows(us)).add_(s2).mul_(t).addcmul_(s, two_st)
-            d_w = torch.sub(d_t, d_s, out=s)
-            d_u = d_t.add_(d_s)
-            scale = 4.0 * beta / n
-            # g_w = -(transport part of g_u) + the structure part, before g_u gets its own
-            g_w = d_w.sub_(d_w.mean(dim=1, keepdim=True)).mul_(scale).sub_(g_u)
-            g_u.add_(d_u.sub_(d_u.mean(dim=1, keepdim=True)), alpha=scale)
-        else:
-            g_w = torch.neg(g_u, out=s)
-        if anti.numel():  # back to the order of the sorted v
-            g_w[anti] = g_w[anti].flip(1)
-        rows = grad_out.unsqueeze(1)
-        return g_u.mul_(rows), g_w.mul_(rows), None, None
+    return forward.values, pullback

@@ -15,12 +15,11 @@ gives SFG, kappa -> infinity gives max-SFG, and SFG <= SSFG <= max-SFG.
 
 How a value is computed (the same for the three):
 
-1. **Start**: the best of ``n_projections`` uniform directions (the ``k`` best for MSSFG), as
-   max-SFG does, scored with the value-only closed form (about 0.8 of a value-only SFG call at
-   n = 5000, d = 100, L = 500 in float32: both clouds projected, two value sorts),
-   or the ``loc`` given by the caller (a warm start, e.g. the previous optimum in a training
-   loop). The uniform directions come from the ``slicing`` scheme (:mod:`discrepancies.slicing`;
-   ``"mc"`` by default): only the start, never the vMF / power spherical draws.
+1. **Start**: the best of ``n_projections`` uniform directions (the ``k`` best for MSSFG),
+   as max-SFG does, scored with FG_beta (value only), or the ``loc`` given by the caller (a
+   warm start, e.g. the previous optimum in a training loop). The uniform directions come from
+   the ``slicing`` scheme (:mod:`discrepancies.slicing`; ``"mc"`` by default): only the start,
+   never the vMF / power spherical draws.
 2. **Ascent** on the location(s) with :func:`discrepancies._ascent.sphere_ascent` (projected
    gradient with backtracking, best point kept), on detached X and Y. The expectation is
    estimated with ``n_projections`` draws that are reparameterised in the location and use
@@ -34,31 +33,17 @@ How a value is computed (the same for the three):
    the reported value an unbiased estimate of the objective at the chosen location: reusing
    the draws the ascent maximised over would bias it upwards.
 
-Each step costs no matrix product of size n d L (:func:`_placed_fg`). A draw placed at the
-location :math:`\epsilon` by :func:`samplers.sphere.householder_place` is
-
-.. math:: \theta_l = (t_l - \sigma k_l)\,\epsilon + k_l e_1 + \sigma s_l v_l, \qquad
-          k_l = \frac{s_l\, \epsilon^\top v_l}{1 - \sigma \epsilon_1},
-
-so the projections of the data on it combine the projections on :math:`\epsilon`, on
-:math:`e_1` and on :math:`v_l`; the last ones do not depend on the location and are computed
-once per call (one matrix product), a step then costs O(nL + nd + dL) besides its sorts. The
-gradient with respect to :math:`\epsilon` goes through the chain rule from the closed-form
-gradient with respect to the projected values (with the sorting permutations fixed FG_beta is a
-polynomial in them, :func:`fg_value_and_grad`), again in O(nL + nd + dL), without an autograd
-graph over the (L, n) projections. With ``n_iter = T`` a call costs the start's scoring
-(a value-only SFG-sized product and sort), one matrix product for the base draws, ``T + 1``
-evaluations dominated by their two row sorts (``T`` of them with a gradient), and the final
-value. An evaluation with a gradient needs the sorting permutations: on CPU one sort of 64-bit
-keys that carry the index per row (:func:`discrepancies._slices._sort_rows_packed`), about twice
-the cost of the float32 value sort a value-only SFG does, plus a scatter back to the points'
-order: at n = 5000, d = 100, L = 500 (float32, one thread) an evaluation with its gradient
-costs 1.3 value-only SFG calls, one without 0.6. So in units of SFG the spherical family is
-cheapest where SFG is also differentiated, as in training: there a call with ``n_iter = T``
-stays below 1.3 (T + 1) SFG calls (each with its backward pass), while a value alone costs
-about 1.5-1.75 (T + 1) value-only SFG calls at T = 5 at that size (up to 2.4 at n = 100,
-d = 16, L = 50, where per-operation overhead dominates). ``scripts/bench_spherical.py``
-measures both ratios, and ``--stages`` each part.
+An ascent step evaluates the fused cost with the kernel of every FG discrepancy
+(:func:`discrepancies._slices.fg_sorted` and its closed-form gradient) on the projections of
+the placed draws, and takes the gradient to the location by the chain rule through the
+placement (:func:`_placed_fg`). The placement is linear in the projections of the location,
+of e1 and of the tangent directions; the last do not depend on the location and are computed
+once per call (one matrix product), so a step costs O(nL + nd + dL) besides its two row sorts,
+without an n d L product. With ``n_iter = T`` a call costs the start's scoring (a value-only
+SFG), one matrix product for the base draws, ``T + 1`` evaluations (``T`` of them with a
+gradient, which needs the sorting permutations) and the final value.
+``scripts/bench_spherical.py`` measures the cost against SFG on the same L, with and without
+gradients, and ``--stages`` each part.
 
 MSSFG draws are stratified over the components (draw ``l`` comes from component ``l mod k``,
 and each component's draws are averaged with weight 1/k), which is exact for the equal-weight
@@ -89,6 +74,7 @@ import torch
 from samplers import PowerSpherical, VonMisesFisher
 from samplers.sphere import householder_sign
 
+from . import _kernels as K
 from ._ascent import sphere_ascent
 from ._inputs import (
     as_point_clouds,
@@ -106,14 +92,7 @@ from ._inputs import (
     fused_rescaling,
     make_generator,
 )
-from ._slices import (
-    _empty_rows,
-    _numpy_sortable,
-    _row_mean_product,
-    _sort_with_index,
-    fg_per_slice,
-    sort_rows,
-)
+from ._slices import Pullback, fg_per_slice, fg_pullback
 from .slicing import slicing_scheme
 
 __all__ = ["DEFAULTS", "mssfg", "pssfg", "ssfg"]
@@ -127,242 +106,37 @@ DEFAULTS = {"n_projections": 100, "kappa": 10.0, "n_iter": 10, "lr": 0.5, "n_com
 
 @dataclass(frozen=True)
 class _Centred:
-    """Detached point clouds centred at their means, laid out so that an ascent step needs two
-    matrix products: ``theta @ right`` gives the projections of both clouds, of the mean gap and
-    of the scatter matrices at once, and ``H @ stacked`` takes the gradient back."""
+    """Detached point clouds centred at their means, laid out so that one product
+    ``theta @ right`` projects both clouds and the gap between their means, in the layout of
+    :func:`discrepancies._slices.fg_pullback`."""
 
     n: int
-    d: int
     stacked: torch.Tensor  # (2n, d): X - mean(X), then Y - mean(Y)
     mean_gap: torch.Tensor  # (d,): mean(X) - mean(Y)
-    right: torch.Tensor  # (d, 2n + 1 + 2d): stacked^T | mean_gap | Xc^T Xc | Yc^T Yc
-    # (L, n)-sized buffers reused by every ascent step of a call: fresh ones cost more (page
-    # faults) than the arithmetic done in them
-    workspace: dict = field(default_factory=dict, compare=False, repr=False)
+    right: torch.Tensor  # (d, 2n + 1): stacked^T | mean_gap
+    # the (L, n)-sized buffers of every evaluation of one call's ascent
+    workspace: K.Workspace = field(default_factory=K.Workspace, compare=False, repr=False)
 
-    @property
-    def generation(self) -> int:
-        """How many evaluations have used the workspace."""
-        return self.workspace.get("generation", 0)
+    def projected(self, theta: torch.Tensor) -> torch.Tensor:
+        """``theta @ right`` for directions ``theta`` (L, d), in the workspace."""
+        out = self.workspace.take("projected", theta, (theta.shape[0], self.right.shape[1]))
+        return K.matmul(theta, self.right, out)
 
-    def buffer(self, name: str, shape: tuple[int, ...], like: torch.Tensor,
-               dtype: torch.dtype | None = None) -> torch.Tensor:
-        dtype = like.dtype if dtype is None else dtype
-        buf = self.workspace.get(name)
-        if buf is None or tuple(buf.shape) != shape or buf.dtype != dtype:
-            buf = self.workspace[name] = _empty_rows(like, shape, dtype)
-        return buf
-
-    def sort_buffers(self, name: str, U: torch.Tensor,
-                     ) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """The key and value buffers :func:`discrepancies._slices._sort_with_index` fills for
-        the rows of ``U`` (CPU only)."""
-        if not _numpy_sortable(U):
-            return None, None
-        shape = tuple(U.shape)
-        return (self.buffer(f"key_{name}", shape, U, torch.int64).numpy(),
-                self.buffer(f"sorted_{name}", shape, U).numpy())
-
-    def scatter_columns(self, projected: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The columns of ``projected = theta @ right`` that hold ``theta^T C_x`` and
-        ``theta^T C_y`` (views, (L, d) each)."""
-        start = 2 * self.n + 1
-        return projected[:, start:start + self.d], projected[:, start + self.d:]
+    def fg(self, projected: torch.Tensor, beta: float, p: float, need_grad: bool,
+           ) -> tuple[torch.Tensor, Pullback | None]:
+        """:func:`discrepancies._slices.fg_pullback` on the rows of ``projected`` (L, 2n + 1),
+        in the workspace."""
+        n = self.n
+        return fg_pullback(projected[:, :n], projected[:, n:2 * n], projected[:, 2 * n], beta,
+                           p, need_grad, self.workspace)
 
     @classmethod
     def of(cls, X: torch.Tensor, Y: torch.Tensor) -> _Centred:
         X, Y = X.detach(), Y.detach()
-        n, d = X.shape
         x_mean, y_mean = X.mean(dim=0), Y.mean(dim=0)
         stacked = torch.cat((X - x_mean, Y - y_mean))
-        clouds = stacked.view(2, n, d)
-        scatter = clouds.transpose(1, 2) @ clouds  # (2, d, d)
-        right = torch.cat((stacked.T, (x_mean - y_mean).unsqueeze(1), scatter[0], scatter[1]),
-                          dim=1)
-        return cls(n, d, stacked, x_mean - y_mean, right)
-
-
-def _matmul(A: torch.Tensor, B: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    """``A @ B`` for detached tensors (into ``out`` if given); on CPU through NumPy, whose BLAS
-    is about twice as fast as torch's for these shapes on the reference machine (see
-    :mod:`discrepancies._slices`)."""
-    if _numpy_sortable(A):
-        result = np.matmul(A.numpy(), B.numpy(), out=None if out is None else out.numpy())
-        return out if out is not None else torch.from_numpy(result)
-    return torch.matmul(A, B, out=out)
-
-
-Adjoint = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
-
-
-def _direction_gradient(adjoint: Adjoint, projected: torch.Tensor, data: _Centred,
-                        ) -> torch.Tensor:
-    """Row l: the gradient of FG_beta on direction l with respect to that direction, from the
-    adjoint of :func:`_fg_projected` (see :func:`fg_value_and_grad`)."""
-    h, alpha_a, alpha_w, omega_mean = adjoint
-    theta_cx, theta_cy = data.scatter_columns(projected)
-    grad = (_matmul(h, data.stacked) + alpha_a.unsqueeze(1) * theta_cx
-            + alpha_w.unsqueeze(1) * theta_cy) / data.n
-    return grad + omega_mean.unsqueeze(1) * data.mean_gap
-
-
-def _fg_projected(projected: torch.Tensor, data: _Centred, beta: float, p: float,
-                  need_grad: bool = True,
-                  ) -> tuple[torch.Tensor, Callable[[], Adjoint] | None]:
-    """FG_beta on each row of ``projected = theta @ data.right`` (L, 2n + 1 + 2d), and a function
-    returning its adjoint ``(h, alpha_a, alpha_w, omega_mean)``: the gradient of row l with
-    respect to its direction is ``(h_l @ stacked + alpha_a_l theta_l^T C_x + alpha_w_l
-    theta_l^T C_y) / n + omega_mean_l (mean(X) - mean(Y))`` (:func:`fg_value_and_grad`).
-    The adjoint overwrites ``projected[:, :2n]`` with ``h`` and must be asked for before the
-    next evaluation on the same ``data``.
-
-    This derives the gradient of FG_beta a second time, apart from
-    :class:`discrepancies._slices._SortedFG`: here on projections of centred data, from row
-    moments, in the split form above that the ascent contracts without an (L, d) product per
-    point, with the anti-identity candidate pruned by a bound and lazily. The two are kept
-    apart on purpose: each checks the other (``validation.spherical_checks`` and
-    ``tests/test_spherical.py`` compare this gradient with autograd through
-    :func:`discrepancies._slices.fg_per_slice`), and the latter is checked against finite
-    differences."""
-    n = data.n
-    data.workspace["generation"] = generation = data.generation + 1
-    U, V, delta = projected[:, :n], projected[:, n:2 * n], projected[:, 2 * n]
-    if need_grad:
-        a, iu = _sort_with_index(U, *data.sort_buffers("u", U))
-        b, iv = _sort_with_index(V, *data.sort_buffers("v", U))
-    else:
-        a, b = sort_rows(U), sort_rows(V)
-    ma2, mb2 = _row_mean_product(a, a), _row_mean_product(b, b)
-    m2, est = ma2 + mb2, ma2 - mb2  # mean(a^2) + mean(w^2), and mean(s t) for either coupling
-    # shared by both couplings: mean(s^2) + mean(t^2) = 2 m2, the 4 mean(s t)^2 term, delta^2
-    two_m2, est_term, delta2 = 2 * m2, 4 * est * est, delta * delta
-
-    def coupling(a: torch.Tensor, w: torch.Tensor, two_m2: torch.Tensor, est_term: torch.Tensor,
-                 delta: torch.Tensor, delta2: torch.Tensor, reuse: bool = False,
-                 ) -> tuple[torch.Tensor, ...]:
-        shape = tuple(a.shape)
-        s = torch.sub(a, w, out=data.buffer("s", shape, a)) if reuse else a - w
-        st = torch.add(a, w, out=data.buffer("st", shape, a) if reuse else None).mul_(s)
-        es2 = _row_mean_product(s, s)
-        structure = 2 * (_row_mean_product(st, st) + es2 * (two_m2 - es2)) + est_term
-        if p == 2:
-            wasserstein = es2 + delta2  # mean((s + delta)^2), s centred
-        else:
-            wasserstein = (s + delta.unsqueeze(1)).abs().pow(p).mean(dim=1)
-        return torch.add((1 - beta) * wasserstein, structure, alpha=beta), w, s, st, es2
-
-    values, w, s, st, es2 = coupling(a, b, two_m2, est_term, delta, delta2, reuse=True)
-    if p == 2 and beta < 1:
-        # The anti-identity value is at least its Wasserstein part (the structure part is
-        # non-negative), which costs one inner product: the full candidate is computed only on
-        # the rows where that bound, less a rounding margin, is below the identity value.
-        bound = (1 - beta) * (m2 - 2 * _row_mean_product(a, b, reverse_b=True) + delta2)
-        margin = 100 * torch.finfo(a.dtype).eps * (m2 + delta2)
-        rows = torch.nonzero(bound - margin < values).view(-1)
-    else:
-        rows = torch.arange(values.shape[0], device=values.device)
-    anti = rows[:0]
-    if rows.numel():
-        value_anti, w_anti, s_anti, st_anti, es2_anti = coupling(
-            a[rows], b[rows].flip(1), two_m2[rows], est_term[rows], delta[rows], delta2[rows])
-        better = value_anti < values[rows]
-        anti = rows[better]
-        values[anti] = value_anti[better]
-    if not need_grad:
-        return values, None
-
-    def adjoint() -> Adjoint:
-        if data.generation != generation:
-            raise RuntimeError("the ascent workspace was reused since this evaluation: "
-                               "its gradient is no longer available")
-        iw = iv
-        if anti.numel():  # overwrite the rows where the anti-identity coupling wins
-            w[anti], s[anti], st[anti] = w_anti[better], s_anti[better], st_anti[better]
-            es2[anti], iw[anti] = es2_anti[better], iv[anti].flip(1)
-        et2 = two_m2 - es2
-        alpha_a = 4 * beta * (es2 + et2 + 4 * est)
-        alpha_w = 4 * beta * (es2 + et2 - 4 * est)
-        gamma = 4 * beta * (es2 - et2)
-        if p == 2:
-            # the Wasserstein gradient 2 (1 - beta) (a - w + delta) is linear in the projections
-            alpha_a = alpha_a + 2 * (1 - beta)
-            alpha_w = alpha_w + 2 * (1 - beta)
-            gamma = gamma - 2 * (1 - beta)
-            omega_mean = 2 * (1 - beta) * delta
-        if p != 2:
-            r = s + delta.unsqueeze(1)
-            omega = r.abs().pow_(p - 1).mul_(r.sign()).mul_((1 - beta) * p)
-            omega_mean = omega.mean(dim=1)
-        # Fresh (L, n) buffers cost more than the arithmetic at these sizes, so h_w goes into s's
-        # buffer, h_a into st's, and both back into the projections' (no longer needed)
-        h_w = torch.mul(a, gamma.unsqueeze(1), out=s).addcmul_(w, st, value=-8 * beta)
-        h_a = st.mul_(a).mul_(8 * beta).addcmul_(w, gamma.unsqueeze(1))
-        if p != 2:
-            h_a += omega
-            h_w -= omega
-        h = projected[:, :2 * n]
-        h[:, :n].scatter_(1, iu, h_a)
-        h[:, n:].scatter_(1, iw, h_w)
-        return h, alpha_a, alpha_w, omega_mean
-
-    return values, adjoint
-
-
-def fg_value_and_grad(theta: torch.Tensor, data: _Centred, beta: float, p: float,
-                      need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
-    r"""FG_beta on each direction and its gradient with respect to the direction.
-
-    With :math:`a` the sorted centred projections of X, :math:`w` those of Y permuted by the
-    chosen coupling, :math:`s = a - w`, :math:`t = a + w` and
-    :math:`\delta = \theta^\top(\bar x - \bar y)`:
-
-    .. math::
-        FG_\beta = (1-\beta)\,\overline{|s + \delta|^p}
-        + \beta\,\big(2\,\overline{s^2 t^2} + 2\,\overline{s^2}\,\overline{t^2}
-        + 4\,\overline{s t}^2\big),
-
-    the value of :func:`discrepancies._slices.fg_per_slice` (a sum of non-negative terms, so
-    no cancellation when X and Y are close), using :math:`\overline{st} = \overline{a^2} -
-    \overline{w^2}` and :math:`\overline{s^2} + \overline{t^2} = 2(\overline{a^2} +
-    \overline{w^2})`, which do not depend on the coupling. With the permutations fixed this is
-    a polynomial (p = 2) in the projections, whose derivative gives
-
-    .. math::
-        \nabla_\theta FG = \tfrac1n \big(X_c^\top h_a + Y_c^\top h_w\big)
-        + \tfrac1n\big(\alpha_a C_x + \alpha_w C_y\big)\theta + \bar\omega\,(\bar x - \bar y),
-
-    where :math:`h_a = 8\beta\, a\, s t + \gamma w (+ \omega)` and
-    :math:`h_w = -8\beta\, w\, s t + \gamma a (- \omega)` are put back in the original order
-    of the points, :math:`\alpha_a = 4\beta(\overline{s^2} + \overline{t^2} + 4\overline{st})`,
-    :math:`\alpha_w = 4\beta(\overline{s^2} + \overline{t^2} - 4\overline{st})`,
-    :math:`\gamma = 4\beta(\overline{s^2} - \overline{t^2})`, the terms linear in the
-    projections go through the scatter matrices :math:`C_x = X_c^\top X_c`,
-    :math:`C_y = Y_c^\top Y_c` (no pass over the points), and
-    :math:`\omega = (1-\beta)\,p\,|s+\delta|^{p-1}\mathrm{sign}(s+\delta)` (for p = 2 it is
-    linear and folded into :math:`\alpha, \gamma`).
-
-    Parameters
-    ----------
-    theta : torch.Tensor, shape (L, d)
-        Unit directions as rows.
-    data : _Centred
-    beta, p : float
-    need_grad : bool
-        Skip the gradient (returned as None).
-
-    Returns
-    -------
-    values : torch.Tensor, shape (L,)
-    grad : torch.Tensor, shape (L, d), or None
-        Row l is the gradient of ``values[l]`` with respect to ``theta[l]``.
-    """
-    L = theta.shape[0]
-    projected = _matmul(theta, data.right,
-                        data.buffer("projected", (L, data.right.shape[1]), theta))
-    values, adjoint = _fg_projected(projected, data, beta, p, need_grad)
-    if adjoint is None:
-        return values, None
-    return values, _direction_gradient(adjoint(), projected, data)
+        gap = x_mean - y_mean
+        return cls(X.shape[0], stacked, gap, torch.cat((stacked.T, gap.unsqueeze(1)), dim=1))
 
 
 @dataclass(frozen=True)
@@ -374,7 +148,7 @@ class _BaseDraws:
     t: torch.Tensor  # (L,): cosine to the location
     s: torch.Tensor  # (L,): sqrt(1 - t^2)
     v: torch.Tensor  # (L, d): unit tangent directions at e1 (v[:, 0] = 0)
-    v_right: torch.Tensor  # (L, 2n + 1 + 2d): v @ data.right
+    v_right: torch.Tensor  # (L, 2n + 1): v @ data.right
     component: torch.Tensor  # (L,): l mod k
     # (k, L): 1 where draw l belongs to component c, so that sums over each component's draws
     # are one matrix product (no loop over the components)
@@ -386,34 +160,45 @@ class _BaseDraws:
         v = z / torch.linalg.vector_norm(z, dim=1, keepdim=True)
         component = torch.arange(v.shape[0], device=v.device) % k
         membership = (component == torch.arange(k, device=v.device).unsqueeze(1)).to(v.dtype)
-        return cls(t.detach(), s.detach(), v, _matmul(v, data.right), component, membership)
+        return cls(t.detach(), s.detach(), v, K.matmul(v, data.right), component, membership)
 
 
 def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: float, p: float,
                need_grad: bool,
                ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor] | None]:
     r"""FG_beta on the base draws placed at the locations (rows of ``locs`` (k, d)), and with
-    ``need_grad`` a function ``c -> d(c^T values)/d locs`` (the data held fixed), computed in
-    closed form from this evaluation's buffers, so before the next evaluation on the same
-    data. No autograd graph: the ascent calls it directly (see :func:`sphere_ascent`'s
-    ``lazy_grad``), which saves a quarter of a step at RAE sizes.
+    ``need_grad`` the vector-Jacobian product ``c -> d(c^T values)/d locs`` (the data held
+    fixed), without an autograd graph: the ascent calls it directly (``lazy_grad`` of
+    :func:`discrepancies._ascent.sphere_ascent`), before the next evaluation, as the buffers
+    of ``data.workspace`` require.
 
-    With :math:`\theta_l = a_l \epsilon + k_l e_1 + \sigma s_l v_l`,
-    :math:`a_l = t_l - \sigma k_l`, :math:`k_l = s_l \epsilon^\top v_l / (1 - \sigma
-    \epsilon_1)` (:math:`\epsilon` the location of row l, :math:`\sigma` its Householder
-    sign, locally constant) and :math:`g_l` the gradient of FG_beta with respect to
-    :math:`\theta_l` (:func:`fg_value_and_grad`):
+    **Placement.** :func:`samplers.sphere.householder_place` puts a base draw at the location
+    :math:`\epsilon` (Householder sign :math:`\sigma`, locally constant) as
+
+    .. math:: \theta_l = a_l\,\epsilon + k_l\,e_1 + \sigma s_l v_l, \qquad
+              k_l = \frac{s_l\, \epsilon^\top v_l}{1 - \sigma \epsilon_1}, \quad
+              a_l = t_l - \sigma k_l,
+
+    so, the projection :math:`P(\theta) = \theta^\top R` (R = ``data.right``) being linear,
+    :math:`P(\theta_l) = a_l P(\epsilon) + k_l P(e_1) + \sigma s_l P(v_l)`: the last term is
+    computed once per call, and a step costs O(nL + nd + dL) besides its sorts, with no
+    product of size n d L.
+
+    **Gradient.** :func:`discrepancies._slices.fg_pullback` gives :math:`\bar P_l`, the
+    gradient of :math:`\sum_l c_l FG_l` with respect to :math:`P(\theta_l)`. Through the
+    placement (chain rule, :math:`\partial a_l = -\sigma\,\partial k_l`):
 
     .. math::
-        \frac{\partial \theta_l^\top g_l}{\partial \epsilon} = a_l g_l
-        + g_l^\top(e_1 - \sigma \epsilon) \frac{s_l}{1 - \sigma \epsilon_1}
-          \Big(v_l + \frac{\sigma\, \epsilon^\top v_l}{1 - \sigma \epsilon_1} e_1\Big),
+        \nabla_\epsilon = R \sum_l a_l \bar P_l + \sum_l q_l \nabla_\epsilon k_l, \quad
+        q_l = \bar P_l^\top (P(e_1) - \sigma P(\epsilon)), \quad
+        \nabla_\epsilon k_l = \frac{s_l}{1 - \sigma\epsilon_1}\Big(v_l
+        + \frac{\sigma\,\epsilon^\top v_l}{1 - \sigma\epsilon_1} e_1\Big),
 
-    where :math:`\sum_l c_l a_l g_l` and :math:`g_l^\top u` only need row reductions of the
-    adjoint and the projections of the data on :math:`u` (no product of size n d L).
+    the sums running over the draws of each location: two products of the (L, 2n) gradient
+    with (2n, k + 1) and (k, 2n) matrices, and O(dL).
     """
     locs = locs.detach()
-    L, width = draws.v_right.shape
+    n = data.n
     component, membership = draws.component, draws.membership
     sigma = householder_sign(locs[:, 0])
     denom = 1 - sigma * locs[:, 0]
@@ -421,39 +206,54 @@ def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: floa
     along = torch.linalg.vecdot(draws.v, locs_l)  # epsilon^T v_l
     k_l = draws.s * along / denom_l
     a_l = draws.t - sigma_l * k_l
-    locs_right = _matmul(locs, data.right)  # (k, width): the data projected on epsilon
+    locs_right = K.matmul(locs, data.right)  # (k, 2n + 1): P(epsilon)
+    e1_right = data.right[0]  # P(e1)
     projected = torch.mul(draws.v_right, (sigma_l * draws.s).unsqueeze(1),
-                          out=data.buffer("projected", (L, width), draws.v_right))
-    projected.addmm_((membership * a_l).T, locs_right)  # row l: + a_l times its location's
-    projected.addr_(k_l, data.right[0])
-    values, adjoint = _fg_projected(projected, data, beta, p, need_grad)
-    if adjoint is None:
+                          out=data.workspace.take("projected", draws.v_right))
+    projected.addmm_((membership * a_l).T, locs_right)  # row l: + a_l P(its location)
+    projected.addr_(k_l, e1_right)
+    values, pullback = data.fg(projected, beta, p, need_grad)
+    if pullback is None:
         return values, None
 
-    def vjp(grad_values: torch.Tensor) -> torch.Tensor:
-        h, alpha_a, alpha_w, omega_mean = adjoint()
-        n = data.n
-        theta_cx, theta_cy = data.scatter_columns(projected)
-        # h_l against the points projected on its location and on e1, in one product
-        h_basis = _matmul(h, torch.cat((locs_right[:, :2 * n], data.right[:1, :2 * n])).T)
-        h_eps = h_basis.gather(1, component.unsqueeze(1)).squeeze(1)
-        # g_l^T e1 and g_l^T epsilon_l
-        g_e1 = ((h_basis[:, -1] + alpha_a * theta_cx[:, 0] + alpha_w * theta_cy[:, 0]) / n
-                + omega_mean * data.mean_gap[0])
-        g_eps = ((h_eps + alpha_a * torch.linalg.vecdot(theta_cx, locs_l)
-                  + alpha_w * torch.linalg.vecdot(theta_cy, locs_l)) / n
-                 + omega_mean * torch.mv(locs_l, data.mean_gap))
-        weight = membership * (grad_values * a_l)  # (k, L)
-        tangent = grad_values * (g_e1 - sigma_l * g_eps) * draws.s / denom_l
-        first = tangent * sigma_l * along / denom_l
-        grad = (_matmul(_matmul(weight, h), data.stacked) + (weight * alpha_a) @ theta_cx
-                + (weight * alpha_w) @ theta_cy) / n
-        grad += torch.outer(weight @ omega_mean, data.mean_gap)
+    def vjp(weights: torch.Tensor) -> torch.Tensor:
+        # P-bar: G for the points' columns (into the projections' buffer, read by now),
+        # g_delta for the gap's
+        G, g_delta = pullback(weights, data.workspace.take("projected", draws.v_right)[:, :2 * n])
+        weighted = membership * a_l  # (k, L)
+        grad = K.matmul(K.matmul(weighted, G), data.stacked)
+        grad += torch.outer(weighted @ g_delta, data.mean_gap)
+        # P-bar_l against P(e1) and P(its location), in one product
+        basis = K.matmul(G, torch.cat((locs_right[:, :2 * n], e1_right[None, :2 * n])).T)
+        basis += torch.outer(g_delta, torch.cat((locs_right[:, 2 * n], e1_right[2 * n:])))
+        q = basis[:, -1] - sigma_l * basis.gather(1, component.unsqueeze(1)).squeeze(1)
+        tangent = q * draws.s / denom_l
         grad += (membership * tangent) @ draws.v
-        grad[:, 0] += membership @ first
+        grad[:, 0] += membership @ (tangent * sigma_l * along / denom_l)
         return grad
 
     return values, vjp
+
+
+@dataclass(frozen=True)
+class _Variant:
+    """A deliberately altered estimator, for the mutation checks of ``sliced-bench validate``
+    (:func:`validation.spherical_checks.mutation`), passed as the private keyword ``_variant``
+    of :func:`ssfg`, :func:`mssfg` and :func:`pssfg`; the default leaves them exact.
+
+    kappa : draw with this concentration whatever the caller's (0: uniform draws, 1e12: every
+        draw at its location), in the ascent and for the value.
+    value_sign : the ascent maximises ``value_sign`` times the objective (-1: it minimises).
+    gradient_sign : and steps along ``gradient_sign`` times the gradient of what it maximises
+        (-1: it descends).
+    """
+
+    kappa: float | None = None
+    value_sign: float = 1.0
+    gradient_sign: float = 1.0
+
+
+_EXACT = _Variant()
 
 
 @dataclass(frozen=True)
@@ -507,8 +307,8 @@ def _stratum_weights(n_projections: int, k: int, like: torch.Tensor) -> torch.Te
 
 def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampler], k: int,
                n_projections: object, beta: object, p: object, kappa: object, n_iter: object,
-               lr: object, loc: object, seed: object, log: bool,
-               location_key: str, slicing: object, name: str) -> Result:
+               lr: object, loc: object, seed: object, log: bool, location_key: str,
+               slicing: object, name: str, variant: _Variant | None) -> Result:
     """The common driver of :func:`ssfg`, :func:`mssfg` and :func:`pssfg` (see the module
     docstring for the three stages)."""
     X, Y, numpy_out = as_point_clouds(X, Y)
@@ -531,11 +331,11 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
     rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + L)
     if rescaled is not None:
         X, Y, beta = rescaled.X, rescaled.Y, rescaled.beta
+    variant = _EXACT if variant is None else variant
     data = _Centred.of(X, Y)
-
     if loc is None:
         candidates = scheme.draw(d, L, generator, X.dtype, X.device)
-        scores, _ = fg_value_and_grad(candidates.T, data, beta, p, need_grad=False)
+        scores, _ = data.fg(data.projected(candidates.T), beta, p, need_grad=False)
         start = candidates[:, torch.topk(scores, k).indices].T
     else:
         start = check_locations(loc, d, X).detach()
@@ -544,7 +344,7 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
             raise ValueError(f"loc must have shape {expected}, got {tuple(start.shape)}")
         start = start.reshape(k, d)
 
-    draw = make_draw(kappa, L)
+    draw = make_draw(kappa if variant.kappa is None else variant.kappa, L)
     weights = _stratum_weights(L, k, X)
     history: list[float] = []
     best = start
@@ -555,7 +355,10 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
         def objective(locs: torch.Tensor, need_grad: bool,
                       ) -> tuple[torch.Tensor, Callable[[], torch.Tensor] | None]:
             values, vjp = _placed_fg(locs, base, data, beta, p, need_grad)
-            return values @ weights, None if vjp is None else (lambda: vjp(weights))
+            sign = variant.value_sign
+            value = sign * (values @ weights)
+            return value, None if vjp is None else (
+                lambda: variant.gradient_sign * vjp(sign * weights))
 
         result = sphere_ascent(objective, start, n_iter, lr, backtrack=True, lazy_grad=True)
         best, history = result.point, result.history
@@ -579,7 +382,7 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
          kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
          lr: float = DEFAULTS["lr"], loc: torch.Tensor | np.ndarray | None = None,
          seed: int | torch.Generator | None = None, log: bool = False,
-         slicing: str = "mc") -> Result:
+         slicing: str = "mc", _variant: _Variant | None = None) -> Result:
     r"""Spherical sliced fused Gromov-Wasserstein (von Mises-Fisher slicing).
 
     .. math::
@@ -625,6 +428,9 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         The scheme that draws the uniform starting candidates (``"mc"``, ``"orthogonal"``,
         ``"rqmc"``; :mod:`discrepancies.slicing`). The vMF draws are the method itself and do
         not change; ``"control-variate"`` (a uniform-mean estimator) raises a ValueError.
+    _variant : private
+        For the mutation checks of ``sliced-bench validate`` only: a deliberately wrong
+        estimator (:class:`_Variant`).
 
     Returns
     -------
@@ -646,7 +452,7 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     """
     return _spherical(X, Y, make_draw=_draw_vmf, k=1, n_projections=n_projections, beta=beta,
                       p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed, log=log,
-                      location_key="direction", slicing=slicing, name="ssfg")
+                      location_key="direction", slicing=slicing, name="ssfg", variant=_variant)
 
 
 def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
@@ -654,7 +460,7 @@ def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
           kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
           lr: float = DEFAULTS["lr"], loc: torch.Tensor | np.ndarray | None = None,
           seed: int | torch.Generator | None = None, log: bool = False,
-          slicing: str = "mc") -> Result:
+          slicing: str = "mc", _variant: _Variant | None = None) -> Result:
     r"""Power spherical sliced fused Gromov-Wasserstein.
 
     .. math::
@@ -672,7 +478,8 @@ def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     """
     return _spherical(X, Y, make_draw=_draw_power, k=1, n_projections=n_projections,
                       beta=beta, p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed,
-                      log=log, location_key="direction", slicing=slicing, name="pssfg")
+                      log=log, location_key="direction", slicing=slicing, name="pssfg",
+                      variant=_variant)
 
 
 def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
@@ -681,7 +488,7 @@ def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
           lr: float = DEFAULTS["lr"], n_components: int = DEFAULTS["n_components"],
           loc: torch.Tensor | np.ndarray | None = None,
           seed: int | torch.Generator | None = None, log: bool = False,
-          slicing: str = "mc") -> Result:
+          slicing: str = "mc", _variant: _Variant | None = None) -> Result:
     r"""Mixture spherical sliced fused Gromov-Wasserstein.
 
     .. math::
@@ -703,7 +510,8 @@ def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     loc : (k, d), optional
         Starting locations (unit rows).
     others
-        As in :func:`ssfg`; ``log`` holds ``"locations"`` (k, d) instead of ``"direction"``.
+        As in :func:`ssfg` (``_variant`` included); ``log`` holds ``"locations"`` (k, d)
+        instead of ``"direction"``.
 
     References
     ----------
@@ -712,4 +520,5 @@ def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     k = check_positive_int(n_components, "n_components", 1)
     return _spherical(X, Y, make_draw=_draw_vmf, k=k, n_projections=n_projections, beta=beta,
                       p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed, log=log,
-                      location_key="locations", slicing=slicing, name="mssfg")
+                      location_key="locations", slicing=slicing, name="mssfg",
+                      variant=_variant)

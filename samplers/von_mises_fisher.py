@@ -107,6 +107,119 @@ class _Tally:
     accepted: int = 0
 
 
+@dataclass(frozen=True)
+class _WoodTest:
+    """The constants of Wood's proposal and acceptance test (:func:`_wood_constants`), floats
+    for one shared kappa or (count, 1) columns for one kappa per draw."""
+
+    two_b: torch.Tensor | float
+    b: torch.Tensor | float
+    one_minus_x0: torch.Tensor | float
+    x0: torch.Tensor | float
+    c0: torch.Tensor | float
+    minus_kappa: torch.Tensor | float
+
+    def rows(self, index: torch.Tensor) -> _WoodTest:
+        """The constants of the draws ``index`` (one kappa per draw)."""
+        return _WoodTest(*(c[index] for c in vars(self).values()))
+
+
+def _wood_proposals(test: _WoodTest, m: int, shape: tuple[int, int], generator,
+                    like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``shape`` proposals of Wood's sampler: ``(1 - w, 1 + w, accepted)``.
+
+    ``w = (1 - (1 + b) z) / (1 - (1 - b) z)`` with ``z ~ Beta(m/2, m/2)`` (as odds, so that
+    ``1 - w`` and ``1 + w`` keep their relative accuracy), accepted iff
+    ``kappa (w - x0) + m log((1 - x0 w) / (1 - x0^2)) >= log u``, evaluated as
+    ``c0 - kappa (1 - w) + m log(1 - x0 + x0 (1 - w)) >= log u``: cancellation-free.
+    """
+    z_odds, complement_odds = _symmetric_beta_odds(m / 2, shape, generator, like)
+    denom = _affine(complement_odds, test.b, z_odds)  # proportional to 1 - (1 - b) z
+    one_minus_w = torch.div(z_odds, denom).mul_(test.two_b)
+    log_u = torch.rand(one_minus_w.shape, generator=generator, dtype=like.dtype,
+                       device=like.device).log_()
+    lhs = _affine(test.c0, test.minus_kappa, one_minus_w).add_(
+        _affine(test.one_minus_x0, test.x0, one_minus_w).log_(), alpha=m)
+    return one_minus_w, torch.div(complement_odds, denom).mul_(2), lhs >= log_u
+
+
+def _wood_shared_kappa(kappa: torch.Tensor, n_draws: int, d: int, generator,
+                       envelope: torch.Tensor | None, tally: _Tally | None):
+    """Wood's sampler for one concentration shared by every draw (``kappa`` of shape (1,)).
+
+    The constants are Python floats and the accepted proposals of a flat pool are i.i.d.
+    draws, so each round proposes ``need / rate`` with a margin (Wood's acceptance rate is
+    above 0.65 for every (d, kappa)) and keeps the first ``need`` accepted: one round almost
+    always. Returns ``(1 - t, 1 + t)`` of shape (n_draws,), or ``(None, pending)`` after
+    :data:`MAX_ROUNDS` rounds.
+    """
+    k = float(kappa[0])
+    test = _WoodTest(*_wood_constants(k, d, None if envelope is None else float(envelope[0])),
+                     -k)
+    # a guess of the acceptance rate (exact: 0.658 to 0.70 when kappa >> d, -> 1 when
+    # kappa << d), within the pool's 10% margin; a low guess costs a few spare proposals, a
+    # high one a round
+    rate = 0.66 + 0.34 * math.exp(-k / d)
+    one_minus_t, one_plus_t, need = [], [], n_draws
+    for _ in range(MAX_ROUNDS):
+        if need == 0:
+            if len(one_minus_t) == 1:
+                return one_minus_t[0], one_plus_t[0]
+            return torch.cat(one_minus_t), torch.cat(one_plus_t)
+        count = math.ceil(1.1 * need / rate) + 16
+        one_minus_w, one_plus_w, accept = _wood_proposals(test, d - 1, (count, 1), generator,
+                                                          kappa)
+        accepted = torch.nonzero(accept[:, 0]).squeeze(1)
+        n_accepted = accepted.shape[0]
+        if tally is not None:
+            tally.proposed += count
+            tally.accepted += n_accepted
+        accepted = accepted[:need]
+        one_minus_t.append(one_minus_w[:, 0].index_select(0, accepted))
+        one_plus_t.append(one_plus_w[:, 0].index_select(0, accepted))
+        need -= accepted.shape[0]
+        rate = max(0.05, n_accepted / count)
+    return None, need
+
+
+def _wood_per_draw_kappa(kappa: torch.Tensor, n_draws: int, d: int, generator,
+                         envelope: torch.Tensor | None, tally: _Tally | None):
+    """Wood's sampler for one concentration per draw (``kappa`` of shape (n_draws,)).
+
+    One proposal per draw first; then each pending draw gets ``R`` proposals per round, ``R``
+    chosen from the first round's acceptance rate so that a draw stays pending with
+    probability below 1e-3, and keeps its first accepted one. Returns ``(1 - t, 1 + t)`` of
+    shape (n_draws,), or ``(None, pending)`` after :data:`MAX_ROUNDS` rounds.
+    """
+    test = _WoodTest(*(c.unsqueeze(1) for c in (*_wood_constants(kappa, d, envelope), -kappa)))
+    one_minus_w, one_plus_w, accept = _wood_proposals(test, d - 1, (n_draws, 1), generator,
+                                                      kappa)
+    one_minus_t, one_plus_t = one_minus_w[:, 0], one_plus_w[:, 0]
+    pending = torch.nonzero(~accept[:, 0]).squeeze(1)
+    if tally is not None:
+        tally.proposed += n_draws
+        tally.accepted += n_draws - pending.shape[0]
+    rate = max(1 - pending.shape[0] / max(n_draws, 1), 0.05)
+    proposals = min(64, max(1, math.ceil(math.log(1e-3) / math.log1p(-min(rate, 0.999)))))
+    for _ in range(MAX_ROUNDS - 1):
+        if pending.shape[0] == 0:
+            return one_minus_t, one_plus_t
+        one_minus_w, one_plus_w, accept = _wood_proposals(
+            test.rows(pending), d - 1, (pending.shape[0], proposals), generator, kappa)
+        if tally is not None:
+            tally.proposed += accept.numel()
+            tally.accepted += int(accept.sum())
+        first = accept.to(torch.uint8).argmax(dim=1, keepdim=True)
+        row_ok = accept.any(dim=1)
+        done = pending[row_ok]
+        one_minus_t[done] = one_minus_w.gather(1, first)[row_ok, 0]
+        one_plus_t[done] = one_plus_w.gather(1, first)[row_ok, 0]
+        pending = pending[~row_ok]
+    if pending.shape[0] == 0:
+        return one_minus_t, one_plus_t
+    return None, pending.shape[0]
+
+
 def _wood(
     kappa: torch.Tensor,
     n_draws: int,
@@ -117,12 +230,9 @@ def _wood(
 ):
     """Wood's rejection sampler of ``(1 - t, 1 + t)``, shape (n_draws,).
 
-    ``kappa`` has shape (n_draws,) or (1,). With one shared value (the common case) the
-    constants are Python floats and the accepted proposals of a flat pool are i.i.d. draws, so
-    each round proposes ``need / rate`` with a margin (Wood's acceptance rate is above 0.65 for
-    every (d, kappa)) and keeps the first ``need`` accepted: one round almost always. With one
-    kappa per draw, a pending draw gets ``R`` proposals per round and keeps its first accepted
-    one. No Python-level loop over draws, everything on the device, at most
+    ``kappa`` has shape (1,) (one shared value, the common case: :func:`_wood_shared_kappa`)
+    or (n_draws,) (:func:`_wood_per_draw_kappa`); ``b`` overrides Wood's envelope parameter
+    (same shape). No Python-level loop over draws, everything on the device, at most
     :data:`MAX_ROUNDS` rounds.
 
     ``tally``, when given, counts every proposal and every accepted one, so that
@@ -130,77 +240,12 @@ def _wood(
     proposals of the last pool count too, or the margin of the pool size would bias it low).
     Counting costs nothing with a shared kappa and one reduction per later round otherwise.
     """
-    m = d - 1
-    shared = kappa.shape[0] == 1
-    if shared:
-        k = float(kappa[0])
-        consts = (*_wood_constants(k, d, None if b is None else float(b[0])), -k)
-    else:
-        consts = [c.unsqueeze(1) for c in (*_wood_constants(kappa, d, b), -kappa)]
-
-    def propose(rows: torch.Tensor | None, count: int, proposals: int):
-        two_b, bb, omx, x0, c0, neg_k = consts if rows is None else [c[rows] for c in consts]
-        zu, yu = _symmetric_beta_odds(m / 2, (count, proposals), generator, kappa)
-        denom = _affine(yu, bb, zu)  # proportional to 1 - (1 - b) z
-        omw = torch.div(zu, denom).mul_(two_b)  # 1 - w
-        log_u = torch.rand(omw.shape, generator=generator, dtype=kappa.dtype,
-                           device=kappa.device).log_()
-        # accept iff kappa (w - x0) + m log((1 - x0 w) / (1 - x0^2)) >= log u, i.e.
-        # c0 - kappa (1 - w) + m log(1 - x0 + x0 (1 - w)) >= log u: cancellation-free
-        lhs = _affine(c0, neg_k, omw).add_(_affine(omx, x0, omw).log_(), alpha=m)
-        return omw, torch.div(yu, denom).mul_(2), lhs >= log_u
-
-    if shared:
-        # a guess of the acceptance rate (exact: 0.658 to 0.70 when kappa >> d, -> 1 when
-        # kappa << d), within the pool's 10% margin; a low guess costs a few spare proposals,
-        # a high one a round
-        rate = 0.66 + 0.34 * math.exp(consts[-1] / d)  # consts[-1] = -kappa
-        parts_m, parts_p, need = [], [], n_draws
-        for _ in range(MAX_ROUNDS):
-            if need == 0:
-                return (parts_m[0], parts_p[0]) if len(parts_m) == 1 else (
-                    torch.cat(parts_m), torch.cat(parts_p))
-            count = math.ceil(1.1 * need / rate) + 16
-            omw, opw, accept = propose(None, count, 1)
-            accepted = torch.nonzero(accept[:, 0]).squeeze(1)
-            n_accepted = accepted.shape[0]
-            if tally is not None:
-                tally.proposed += count
-                tally.accepted += n_accepted
-            accepted = accepted[:need]
-            parts_m.append(omw[:, 0].index_select(0, accepted))
-            parts_p.append(opw[:, 0].index_select(0, accepted))
-            need -= accepted.shape[0]
-            rate = max(0.05, n_accepted / count)
-        pending = need
-    else:
-        omw, opw, accept = propose(None, n_draws, 1)
-        one_m_t, one_p_t = omw[:, 0], opw[:, 0]
-        pending_rows = torch.nonzero(~accept[:, 0]).squeeze(1)
-        if tally is not None:
-            tally.proposed += n_draws
-            tally.accepted += n_draws - pending_rows.shape[0]
-        rate = max(1 - pending_rows.shape[0] / max(n_draws, 1), 0.05)
-        # proposals per pending draw so that one fails with probability <= 1e-3 at that rate
-        proposals = min(64, max(1, math.ceil(math.log(1e-3) / math.log1p(-min(rate, 0.999)))))
-        for _ in range(MAX_ROUNDS - 1):
-            if pending_rows.shape[0] == 0:
-                return one_m_t, one_p_t
-            omw, opw, accept = propose(pending_rows, pending_rows.shape[0], proposals)
-            if tally is not None:
-                tally.proposed += accept.numel()
-                tally.accepted += int(accept.sum())
-            first = accept.to(torch.uint8).argmax(dim=1, keepdim=True)
-            row_ok = accept.any(dim=1)
-            done = pending_rows[row_ok]
-            one_m_t[done] = omw.gather(1, first)[row_ok, 0]
-            one_p_t[done] = opw.gather(1, first)[row_ok, 0]
-            pending_rows = pending_rows[~row_ok]
-        if pending_rows.shape[0] == 0:
-            return one_m_t, one_p_t
-        pending = pending_rows.shape[0]
+    sampler = _wood_shared_kappa if kappa.shape[0] == 1 else _wood_per_draw_kappa
+    one_minus_t, one_plus_t = sampler(kappa, n_draws, d, generator, b, tally)
+    if one_minus_t is not None:
+        return one_minus_t, one_plus_t
     raise RuntimeError(
-        f"von Mises-Fisher rejection sampler: {pending} of {n_draws} draws still "
+        f"von Mises-Fisher rejection sampler: {one_plus_t} of {n_draws} draws still "
         f"rejected after {MAX_ROUNDS} rounds (d={d}, concentration in "
         f"[{kappa.min().item():.3g}, {kappa.max().item():.3g}]); the envelope is broken"
     )

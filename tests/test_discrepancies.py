@@ -8,15 +8,9 @@ import ot
 import pytest
 import torch
 
-from discrepancies import REGISTRY, _slices, max_sfg, max_sw, reference, sfg, sw
-from discrepancies._slices import (
-    _row_mean_product,
-    _sort_rows_packed,
-    _sort_with_index,
-    fg_per_slice,
-    sort_rows,
-    wp_per_slice,
-)
+from discrepancies import REGISTRY, _kernels, _slices, max_sfg, max_sw, reference, sfg, sw
+from discrepancies._kernels import _sort_rows_packed, row_mean_product, sort_with_index
+from discrepancies._slices import fg_per_slice, sort_rows, wp_per_slice
 from validation.discrepancy_checks import unit_columns
 
 FNS = {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg}
@@ -301,28 +295,24 @@ def test_gradient_and_gradient_free_paths_agree(clouds, p):
         assert torch.allclose(plain, tracked.detach(), rtol=1e-13, atol=0)
 
 
-def test_torch_only_path_used_off_cpu_matches_reference(clouds, monkeypatch):
+def test_torch_only_path_used_off_cpu_matches_reference(clouds):
     # GPUs take the torch.sort / torch matmul path; force it on CPU and compare.
-    from discrepancies import _slices
-
-    monkeypatch.setattr(_slices, "_numpy_sortable", lambda U: False)
     X, Y, P = clouds
-    for name in FNS:
-        for grad in (False, True):
-            Xt = torch.from_numpy(X).requires_grad_(grad)
-            got = _call(name, Xt, torch.from_numpy(Y), torch.from_numpy(P), 3)
-            assert got.item() == pytest.approx(_reference(name, X, Y, P, 3), rel=1e-12), name
-    a = np.full(20, 1 / 20)
-    assert sw(X, Y[:15], projections=P, a=a) == pytest.approx(
-        reference.sw(X, Y[:15], P, 2, a), rel=1e-12)
+    with _kernels._torch_only():
+        for name in FNS:
+            for grad in (False, True):
+                Xt = torch.from_numpy(X).requires_grad_(grad)
+                got = _call(name, Xt, torch.from_numpy(Y), torch.from_numpy(P), 3)
+                assert got.item() == pytest.approx(_reference(name, X, Y, P, 3), rel=1e-12), name
+        a = np.full(20, 1 / 20)
+        assert sw(X, Y[:15], projections=P, a=a) == pytest.approx(
+            reference.sw(X, Y[:15], P, 2, a), rel=1e-12)
 
 
 @pytest.mark.parametrize("p", [1, 2, 3])
-def test_torch_only_path_gradients_match_the_numpy_path(p, monkeypatch):
+def test_torch_only_path_gradients_match_the_numpy_path(p):
     """The gradients of SW and SFG (sort permutations, the FG backward with anti-identity rows)
     are the same on the torch-only path GPUs take as on the CPU's NumPy path."""
-    from discrepancies import _slices
-
     rng = np.random.default_rng(3)
     # skewed one way and the other, so that some slices take the anti-identity coupling
     X = torch.from_numpy(np.exp(rng.standard_normal((30, 5))))
@@ -338,12 +328,13 @@ def test_torch_only_path_gradients_match_the_numpy_path(p, monkeypatch):
             out += [x.grad, y.grad]
         return out
 
-    identity, anti = _slices._fg_identity_and_anti(*(sort_rows(P.T @ Z.T) for Z in (X, Y)),
-                                                   0.9, p)
-    assert (anti < identity).any() and (anti > identity).any()  # both couplings are used
+    a, b = (sort_rows(P.T @ (Z - Z.mean(dim=0)).T) for Z in (X, Y))
+    use_anti = _slices.fg_sorted(a, b, (X.mean(dim=0) - Y.mean(dim=0)) @ P, 0.9, p).use_anti
+    assert use_anti.any() and not use_anti.all()  # both couplings are used
     numpy_path = gradients()
-    monkeypatch.setattr(_slices, "_numpy_sortable", lambda U: False)
-    for got, expected in zip(gradients(), numpy_path, strict=True):
+    with _kernels._torch_only():
+        torch_path = gradients()
+    for got, expected in zip(torch_path, numpy_path, strict=True):
         torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-14)
 
 
@@ -409,7 +400,7 @@ def test_row_mean_product_is_accurate_in_float32_reversed_rows_included():
     for reverse in (False, True):
         B = b[:, ::-1] if reverse else b
         exact = np.einsum("ij,ij->i", a.astype(np.float64), B.astype(np.float64)) / a.shape[1]
-        got = _row_mean_product(torch.from_numpy(a), torch.from_numpy(b), reverse_b=reverse)
+        got = row_mean_product(torch.from_numpy(a), torch.from_numpy(b), reverse_b=reverse)
         np.testing.assert_allclose(got.numpy(), exact, rtol=tol)
     plain = np.matmul(a[:, None, :], b[:, ::-1][:, :, None]).reshape(-1) / a.shape[1]
     assert np.abs(plain / exact - 1).max() > tol
@@ -417,13 +408,13 @@ def test_row_mean_product_is_accurate_in_float32_reversed_rows_included():
 
 def test_float64_sort_with_index_repairs_near_ties():
     """float64 keys give the lowest log2(n) bits to the index, so values a few ulps apart can
-    come out of order; _sort_with_index must find those rows and sort them again. Mutation:
+    come out of order; sort_with_index must find those rows and sort them again. Mutation:
     the packed sort alone (what it would return without the repair) is out of order here."""
     rng = np.random.default_rng(2)
     n = 1000
     U = 1.0 + rng.permuted(np.tile(np.arange(n), (3, 1)), axis=1) * np.spacing(1.0)
     U[2] = rng.standard_normal(n)  # a row the keys sort exactly: left as it is
-    values, idx = _sort_with_index(torch.from_numpy(U))
+    values, idx = sort_with_index(torch.from_numpy(U))
     expected = np.sort(U, axis=1)
     assert np.array_equal(values.numpy(), expected)
     assert np.array_equal(np.take_along_axis(U, idx.numpy(), axis=1), expected)
@@ -444,7 +435,7 @@ def test_packed_sort_with_subnormals_flushed():
         assert torch.equal(U[0, idx[0]], torch.sort(U[0]).values)
         assert torch.equal(values[0], torch.sort(U[0]).values)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(_slices, "_subnormals_read_as_zero", lambda: False)
+            patch.setattr(_kernels, "_subnormals_read_as_zero", lambda: False)
             _, bad = _sort_rows_packed(U)
         assert sorted(bad[0].tolist()) != list(range(7))
     finally:

@@ -1,10 +1,11 @@
 """The `sliced-bench validate` discrepancy checks pass, and fail on deliberately wrong code."""
 
 import pytest
+import torch
 
 import validation.discrepancy_checks as checks
-from discrepancies import _slices
 from validation.checks import Context
+from validation.spherical_checks import literal_fg
 
 FAST = ["sw_and_max_sw_vs_pot", "wasserstein_1d_vs_pot", "fg_vs_reference_and_pot",
         "torch_vs_reference", "properties", "gradients"]
@@ -23,9 +24,9 @@ def test_fast_checks_pass(name):
 
 def _identity_only(X, Y, projections, beta, p):
     """A mutation: forgets the anti-identity coupling."""
-    us = _slices.sort_rows(_slices.project(X, projections))
-    vs = _slices.sort_rows(_slices.project(Y, projections))
-    return _slices._fg_candidate(us, vs, beta, p)
+    identity, _ = literal_fg(torch.as_tensor(X), torch.as_tensor(Y),
+                             torch.as_tensor(projections), beta, p)
+    return identity
 
 
 def test_fg_check_fails_on_a_wrong_fused_term(monkeypatch):

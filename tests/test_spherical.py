@@ -1,8 +1,9 @@
 """Tests of the spherical family (SSFG, MSSFG, PSSFG): discrepancies/spherical.py.
 
 Independent values: the NumPy reference (per-direction FG_beta on the very directions drawn,
-and the objective at a fixed location by quadrature in d = 2), autograd through
-``fg_per_slice`` (for the closed-form ascent gradient), SFG and max-SFG (the kappa limits),
+and the objective at a fixed location by quadrature in d = 2), autograd through the
+literal O(n^2) definition (for the fused kernel's closed-form gradient), finite differences
+(for the ascent's gradient to the location), SFG and max-SFG (the kappa limits),
 exact identities. Monte Carlo comparisons use z thresholds with Bonferroni's correction at a
 family-wise alpha = 1e-3 (validation.spherical_checks.z_bonferroni), and each statistical check
 is shown to fail on a mutated estimator.
@@ -18,7 +19,7 @@ import torch
 
 import discrepancies.spherical as spherical
 import validation.spherical_checks as sc
-from discrepancies import REGISTRY, mssfg, pssfg, reference, ssfg
+from discrepancies import REGISTRY, _kernels, _slices, mssfg, pssfg, reference, ssfg
 
 FAMILY = sc.FAMILY
 NAMES = tuple(FAMILY)
@@ -40,22 +41,31 @@ def test_registry_holds_the_family():
     assert REGISTRY["ssfg"] is ssfg and REGISTRY["mssfg"] is mssfg and REGISTRY["pssfg"] is pssfg
 
 
-# ---------------------------------------------------------------- closed-form ascent gradient
+# ---------------------------------------------------------------- the fused kernel's gradient
+
+def _kernel_and_literal(X, Y, theta, beta, p, kernel=None):
+    """FG_beta and its gradient to the directions (rows of theta) through the fused kernel
+    (autograd calls its closed-form backward), and through the literal definition."""
+    theta = theta.detach().requires_grad_(True)
+    values = (kernel or spherical.fg_per_slice)(X, Y, theta.T, beta, p)
+    (grad,) = torch.autograd.grad(values.sum(), theta)
+    literal = torch.minimum(*sc.literal_fg(X, Y, theta.T, beta, p))
+    (g_literal,) = torch.autograd.grad(literal.sum(), theta)
+    return values.detach(), grad, literal.detach(), g_literal
+
 
 @pytest.mark.parametrize("p", [1.0, 1.5, 2.0, 3.0])
 @pytest.mark.parametrize("beta", [0.0, 0.1, 1.0])
 def test_closed_form_gradient_matches_autograd(p, beta):
+    """The kernel's closed-form gradient against autograd through the O(n^2) definition."""
     g = torch.Generator().manual_seed(2)
     for X, Y in (_problem(25, 5, 1), sc.mirrored(*_problem(25, 5, 1))):
         theta = torch.nn.functional.normalize(torch.randn(40, 5, generator=g,
                                                           dtype=torch.float64), dim=1)
-        theta.requires_grad_(True)
-        auto = spherical.fg_per_slice(X, Y, theta.T, beta, p)
-        (g_auto,) = torch.autograd.grad(auto.sum(), theta)
-        values, grad = spherical.fg_value_and_grad(theta.detach(), spherical._Centred.of(X, Y),
-                                                   beta, p)
-        torch.testing.assert_close(values, auto.detach(), rtol=1e-12, atol=0)
-        torch.testing.assert_close(grad, g_auto, rtol=1e-10, atol=1e-12 * g_auto.abs().max())
+        values, grad, literal, g_literal = _kernel_and_literal(X, Y, theta, beta, p)
+        torch.testing.assert_close(values, literal, rtol=1e-12, atol=0)
+        torch.testing.assert_close(grad, g_literal, rtol=1e-10,
+                                   atol=1e-12 * g_literal.abs().max())
 
 
 def test_closed_form_covers_the_anti_identity_branch():
@@ -64,30 +74,58 @@ def test_closed_form_covers_the_anti_identity_branch():
     assert sc.anti_identity_wins(X, Y, P, 0.1, 2.0) >= 10
 
 
+class _StructureGradientDropped(torch.autograd.Function):
+    """Mutation: the kernel's values with the gradient of beta = 0 (no structure term)."""
+
+    @staticmethod
+    def forward(ctx, a, b, delta, beta, p):
+        ctx.forward = _slices.fg_sorted(a, b, delta, beta, p)
+        ctx.save_for_backward(a, b, delta)
+        ctx.p = p
+        return ctx.forward.values
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (*_slices.fg_sorted_grad(*ctx.saved_tensors, ctx.forward, 0.0, ctx.p, grad_out),
+                None, None)
+
+
+def _wrong_fg_per_slice(X, Y, P, beta, p):
+    x_mean, y_mean = X.mean(dim=0), Y.mean(dim=0)
+    a = _slices.sort_rows(_slices.project(X - x_mean, P))
+    b = _slices.sort_rows(_slices.project(Y - y_mean, P))
+    return _StructureGradientDropped.apply(a, b, (x_mean - y_mean) @ P, beta, p)
+
+
 def test_a_wrong_gradient_is_caught():
-    """Mutation: dropping the structure term's cubic part must break the comparison above."""
+    """Mutation: a kernel gradient without the structure term breaks the comparison above
+    (while its values, the kernel's own, still agree)."""
     X, Y = _problem(25, 5, 1)
     theta = torch.nn.functional.normalize(torch.randn(10, 5, dtype=torch.float64), dim=1)
-    _, right = spherical.fg_value_and_grad(theta, spherical._Centred.of(X, Y), 0.1, 2.0)
-    _, wrong = spherical.fg_value_and_grad(theta, spherical._Centred.of(X, Y), 0.0, 2.0)
-    assert (right - wrong).norm() > 1e-3 * right.norm()
+    values, wrong, literal, g_literal = _kernel_and_literal(X, Y, theta, 0.1, 2.0,
+                                                            _wrong_fg_per_slice)
+    torch.testing.assert_close(values, literal, rtol=1e-12, atol=0)
+    assert (wrong - g_literal).norm() > 1e-3 * g_literal.norm()
 
 
-def test_lazy_gradient_refuses_a_reused_workspace():
+def test_ascent_gradient_refuses_a_reused_workspace():
+    """The ascent's gradient reads (and consumes) the buffers of its evaluation: a second call,
+    or a call after a later evaluation on the same workspace, must raise, not return another
+    point's gradient."""
     X, Y = _problem(25, 5, 1)
-    theta = torch.nn.functional.normalize(torch.randn(10, 5, dtype=torch.float64), dim=1)
+    draw, weights = spherical._draw_vmf(7.0, 23), torch.full((23,), 1 / 23, dtype=X.dtype)
     data = spherical._Centred.of(X, Y)
-    projected = spherical._matmul(theta, data.right)
-    _, adjoint = spherical._fg_projected(projected, data, 0.1, 2.0)
-
-    def gradient():
-        return spherical._direction_gradient(adjoint(), projected, data)
-
-    _, expected = spherical.fg_value_and_grad(theta, spherical._Centred.of(X, Y), 0.1, 2.0)
-    torch.testing.assert_close(gradient(), expected, rtol=0, atol=0)
-    spherical._fg_projected(spherical._matmul(theta, data.right), data, 0.1, 2.0)
-    with pytest.raises(RuntimeError, match="reused"):
-        gradient()
+    locs = _locations(1, 5, 3)
+    base = spherical._BaseDraws.of(*draw.base_draws(locs[0], torch.Generator().manual_seed(4)),
+                                   data, 1)
+    _, vjp = spherical._placed_fg(locs[0], base, data, 0.1, 2.0, need_grad=True)
+    vjp(weights)
+    with pytest.raises(RuntimeError, match="already taken"):
+        vjp(weights)
+    _, vjp = spherical._placed_fg(locs[0], base, data, 0.1, 2.0, need_grad=True)
+    spherical._placed_fg(locs[1], base, data, 0.1, 2.0, need_grad=True)
+    with pytest.raises(RuntimeError, match="later evaluation"):
+        vjp(weights)
 
 
 SAMPLERS = {"ssfg": (spherical._draw_vmf, 1), "mssfg": (spherical._draw_vmf, 3),
@@ -149,6 +187,48 @@ def test_placed_projections_catch_a_wrong_sign(monkeypatch):
     monkeypatch.setattr(spherical, "householder_sign", lambda first: -torch.sign(first))
     fast, _, slow, _ = _placed_objective("ssfg", X, Y, _locations(1, 5, 3)[4], 0.1, 2.0)
     assert abs(fast - slow) > 1e-3 * slow
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ascent_gradient_matches_finite_differences(name):
+    """The ascent's gradient to the locations (chain rule through the placement and the fused
+    kernel) against central differences of the placed objective along random directions of
+    R^(k x d), float64, h in {1e-5, 1e-6, 1e-7}, at locations away from the Householder
+    switch (eps_1 = -0.9, where the objective jumps). Mutations: the gradient of the
+    previous evaluated point (a stale gradient) and the tangent part alone both fail it."""
+    make, k = SAMPLERS[name]
+    X, Y = _problem(25, 5, 1)
+    L, steps = 23, (1e-5, 1e-6, 1e-7)
+    draw, weights = make(7.0, L), spherical._stratum_weights(L, k, X)
+    data = spherical._Centred.of(X, Y)
+    g = torch.Generator().manual_seed(5)
+    previous = None
+    for locs in _locations(k, 5, 3):
+        if (locs[:, 0] + 0.9).abs().min() < 0.02:
+            continue
+        base = spherical._BaseDraws.of(
+            *draw.base_draws(locs, torch.Generator().manual_seed(4)), data, k)
+
+        def objective(x, base=base):
+            return spherical._placed_fg(x, base, data, 0.1, 2.0, need_grad=False)[0] @ weights
+
+        _, vjp = spherical._placed_fg(locs, base, data, 0.1, 2.0, need_grad=True)
+        grad = vjp(weights)
+        tangent = grad - (grad * locs).sum(dim=1, keepdim=True) * locs
+        for _ in range(3):
+            direction = torch.randn(locs.shape, generator=g, dtype=locs.dtype)
+            # the objective has kinks (a swap in a sort, a change of coupling): one of the
+            # steps falls between them
+            fds = [((objective(locs + h * direction) - objective(locs - h * direction))
+                    / (2 * h)).item() for h in steps]
+            scale = grad.norm().item() * direction.norm().item()
+            slope = (grad * direction).sum().item()
+            fd = min(fds, key=lambda value: abs(value - slope))
+            assert abs(fd - slope) <= 1e-6 * scale
+            assert abs(fd - (tangent * direction).sum().item()) > 1e-3 * scale
+            if previous is not None:
+                assert abs(fd - (previous * direction).sum().item()) > 1e-3 * scale
+        previous = grad
 
 
 # ---------------------------------------------------------------- values against the reference
@@ -447,7 +527,7 @@ def test_validate_checks_pass(check):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_torch_only_path_matches_numpy_path(name, monkeypatch):
+def test_torch_only_path_matches_numpy_path(name):
     """GPUs take the torch-only code (torch.sort, torch matmuls, torch row means) in the ascent
     and the final value; forced on the CPU it must give the NumPy path's value, location and
     gradient up to rounding (float64, the same draws)."""
@@ -460,10 +540,8 @@ def test_torch_only_path_matches_numpy_path(name, monkeypatch):
         return value.detach(), log, A.grad
 
     value, log, grad = run()
-    from discrepancies import _slices
-    monkeypatch.setattr(_slices, "_numpy_sortable", lambda U: False)
-    monkeypatch.setattr(spherical, "_numpy_sortable", lambda U: False)
-    value_t, log_t, grad_t = run()
+    with _kernels._torch_only():
+        value_t, log_t, grad_t = run()
     torch.testing.assert_close(value_t, value, rtol=1e-10, atol=0)
     torch.testing.assert_close(log_t["history"], log["history"], rtol=1e-10, atol=0)
     key = "locations" if name == "mssfg" else "direction"

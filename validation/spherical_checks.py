@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.stats
@@ -116,45 +117,34 @@ def kappa_limits(name: str, X: torch.Tensor, Y: torch.Tensor, *, L: int, seed: i
     return ok_small, ok_large, detail
 
 
-MUTATIONS = ("kappa_ignored", "kappa_infinite", "descending", "minimising")
+_VARIANTS = {
+    "kappa_ignored": spherical._Variant(kappa=0.0),
+    "kappa_infinite": spherical._Variant(kappa=1e12),
+    "descending": spherical._Variant(gradient_sign=-1.0),
+    "minimising": spherical._Variant(value_sign=-1.0),
+}
+MUTATIONS = tuple(_VARIANTS)
 
 
 @contextmanager
 def mutation(kind: str) -> Iterator[None]:
-    """Temporarily break the spherical estimators in one way:
+    """Within the block, :data:`FAMILY` (which :func:`estimate`, :func:`ordering` and
+    :func:`kappa_limits` call) holds the spherical estimators broken in one way, through their
+    private keyword ``_variant`` (:class:`discrepancies.spherical._Variant`):
 
     - ``kappa_ignored``: draws from the uniform law whatever kappa (SSFG collapses to SFG);
     - ``kappa_infinite``: every draw is the location itself (SSFG becomes max-SFG);
     - ``descending``: the ascent follows minus the gradient (keep-best leaves it at the start);
     - ``minimising``: the ascent minimises FG_beta (the location goes to the worst slices).
     """
-    saved = {name: getattr(spherical, name) for name in ("_draw_vmf", "_draw_power")}
-    saved_placed = spherical._placed_fg
-
-    def placed(sign_value: float, sign_grad: float) -> Callable:
-        def mutated(*args):
-            values, vjp = saved_placed(*args)
-            return sign_value * values, None if vjp is None else (
-                lambda c: sign_grad * vjp(sign_value * c))
-        return mutated
-
-    if kind in ("kappa_ignored", "kappa_infinite"):
-        forced = 0.0 if kind == "kappa_ignored" else 1e12
-        for name, draw in saved.items():
-            setattr(spherical, name,
-                    lambda kappa, L, draw=draw, forced=forced: draw(forced, L))
-    elif kind == "descending":
-        spherical._placed_fg = placed(1.0, -1.0)
-    elif kind == "minimising":
-        spherical._placed_fg = placed(-1.0, 1.0)
-    else:
+    if kind not in _VARIANTS:
         raise ValueError(f"kind must be one of {MUTATIONS}, got {kind!r}")
+    saved = dict(FAMILY)
+    FAMILY.update({name: partial(fn, _variant=_VARIANTS[kind]) for name, fn in saved.items()})
     try:
         yield
     finally:
-        for name, draw in saved.items():
-            setattr(spherical, name, draw)
-        spherical._placed_fg = saved_placed
+        FAMILY.update(saved)
 
 
 def mirrored(X: torch.Tensor, Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -163,16 +153,28 @@ def mirrored(X: torch.Tensor, Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return X.exp(), -Y.exp()
 
 
+def literal_fg(X: torch.Tensor, Y: torch.Tensor, P: torch.Tensor, beta: float, p: float,
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """FG_beta on each column of P for the identity and the anti-identity coupling, written
+    literally from the definition (``torch.sort``, the O(n^2) structure sum), differentiable
+    by autograd: the independent value of the fused kernel and of its gradient."""
+    us = torch.sort(P.T @ X.T, dim=1).values
+    vs = torch.sort(P.T @ Y.T, dim=1).values
+    du = (us[:, :, None] - us[:, None, :]) ** 2
+
+    def cost(w: torch.Tensor) -> torch.Tensor:
+        dw = (w[:, :, None] - w[:, None, :]) ** 2
+        return ((1 - beta) * (us - w).abs().pow(p).mean(dim=1)
+                + beta * ((du - dw) ** 2).mean(dim=(1, 2)))
+
+    return cost(vs), cost(vs.flip(1))
+
+
 def anti_identity_wins(X: torch.Tensor, Y: torch.Tensor, P: torch.Tensor, beta: float,
                        p: float) -> int:
     """On how many columns of P the anti-identity coupling is strictly (1e-9 relative) better
     than the identity, the latter computed literally with the O(n^2) structure sum."""
-    us = torch.sort(P.T @ X.T, dim=1).values
-    vs = torch.sort(P.T @ Y.T, dim=1).values
-    du = (us[:, :, None] - us[:, None, :]) ** 2
-    dv = (vs[:, :, None] - vs[:, None, :]) ** 2
-    identity = ((1 - beta) * (us - vs).abs().pow(p).mean(dim=1)
-                + beta * ((du - dv) ** 2).mean(dim=(1, 2)))
+    identity, _ = literal_fg(X, Y, P, beta, p)
     fg = spherical.fg_per_slice(X, Y, P, beta, p)
     return int((fg < identity * (1 - 1e-9)).sum())
 
@@ -189,8 +191,8 @@ def _tensor_problem(ctx: Context, n: int, d: int, offset: int) -> tuple[torch.Te
 @check(GROUP)
 def torch_vs_reference(ctx: Context) -> list[CheckResult]:
     """The returned value and per-direction values against the NumPy reference on the very
-    directions drawn (log["projections"]); the closed-form gradient of the ascent against
-    autograd through :func:`discrepancies._slices.fg_per_slice`."""
+    directions drawn (log["projections"]); the closed-form gradient of the fused kernel (the
+    ascent's) against autograd through the literal definition (:func:`literal_fg`)."""
     out = []
     X, Y = _tensor_problem(ctx, 40, 5, 0)
     Xn, Yn = X.cpu().numpy(), Y.cpu().numpy()
@@ -213,23 +215,25 @@ def torch_vs_reference(ctx: Context) -> list[CheckResult]:
     worst_v, worst_g, anti = 0.0, 0.0, 0
     # on the mirrored pair the anti-identity coupling often wins: both branches are covered
     for (A, B), p in itertools.product(((X, Y), mirrored(X, Y)), (1.0, 1.5, 2.0, 3.0)):
-        data = spherical._Centred.of(A, B)
         for beta in (0.0, 0.1, 1.0):
             g = _cpu_generator(ctx, int(100 * p + 10 * beta))
             theta = torch.nn.functional.normalize(
                 torch.randn(50, 5, generator=g, dtype=X.dtype).to(X.device), dim=1,
             ).requires_grad_(True)
-            auto = spherical.fg_per_slice(A, B, theta.T, beta, p)
+            literal = torch.minimum(*literal_fg(A, B, theta.T, beta, p))
+            (g_literal,) = torch.autograd.grad(literal.sum(), theta)
+            values = spherical.fg_per_slice(A, B, theta.T, beta, p)
+            (g_kernel,) = torch.autograd.grad(values.sum(), theta)
             anti += anti_identity_wins(A, B, theta.detach().T, beta, p)
-            (g_auto,) = torch.autograd.grad(auto.sum(), theta)
-            values, g = spherical.fg_value_and_grad(theta.detach(), data, beta, p)
-            worst_v = max(worst_v, ((values - auto).abs() / auto.abs()).max().item())
-            worst_g = max(worst_g, ((g - g_auto).norm(dim=1) / g_auto.norm(dim=1)).max().item())
+            worst_v = max(worst_v, ((values - literal).abs() / literal.abs()).max().item())
+            worst_g = max(worst_g, ((g_kernel - g_literal).norm(dim=1)
+                                    / g_literal.norm(dim=1)).max().item())
     out.append(CheckResult(GROUP, "closed_form_gradient_vs_autograd",
                            worst_v <= 1e-12 and worst_g <= 1e-10,
                            f"values {worst_v:.1e}, gradients {worst_g:.1e}",
                            "values <= 1e-12, gradients <= 1e-10 (float64)",
-                           f"fg_value_and_grad vs fg_per_slice + autograd, p in {{1, 1.5, 2, 3}}; "
+                           f"the fused kernel's closed-form gradient to the directions vs "
+                           f"autograd through the literal definition, p in {{1, 1.5, 2, 3}}; "
                            f"{anti} directions where the anti-identity coupling wins"))
     return out
 
