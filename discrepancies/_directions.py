@@ -13,7 +13,7 @@ import torch
 
 from samplers import uniform_sphere
 
-from ._inputs import check_n_projections, check_projections, make_generator
+from ._inputs import check_fits, check_n_projections, check_projections, make_generator
 
 __all__ = ["random_projections", "resolve_projections"]
 
@@ -44,5 +44,6 @@ def resolve_projections(projections: object, n_projections: object, seed: object
     d = like.shape[1]
     if projections is not None:
         return check_projections(projections, d, like)
+    check_fits(L, 2 * like.shape[0] + d, like)
     generator = make_generator(seed, like.device)
     return draw(d, L, generator, like.dtype, like.device)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -218,6 +219,31 @@ def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
 def check_n_projections(n_projections: object) -> int:
     """The number of directions L >= 1."""
     return check_positive_int(n_projections, "n_projections", 1)
+
+
+def _device_memory(device: torch.device) -> int | None:
+    """The memory of ``device`` in bytes: physical memory for the CPU, the card's for CUDA,
+    None where unknown."""
+    if device.type == "cpu" and hasattr(os, "sysconf"):
+        try:
+            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError):
+            return None
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    return None
+
+
+def check_fits(n_projections: int, per_direction: int, like: torch.Tensor) -> None:
+    """A ``ValueError`` naming ``n_projections`` when the (L, ``per_direction``) float64 block
+    of directions and projections that a call needs at least exceeds the memory of ``like``'s
+    device, where torch would fail with an allocation error (or the machine swap)."""
+    need = 8 * n_projections * per_direction
+    total = _device_memory(like.device)
+    if total is not None and need > total:
+        raise ValueError(f"n_projections={n_projections} needs at least {need / 2**30:.4g} GiB "
+                         f"for its directions and projections, more than the "
+                         f"{total / 2**30:.4g} GiB of this {like.device.type} device")
 
 
 def check_n_iter(n_iter: object) -> int:

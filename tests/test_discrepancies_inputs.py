@@ -222,3 +222,12 @@ def test_kappa_beyond_the_held_dtype_names_kappa(name):
         fn(X, Y, kappa=1e39, n_projections=8, n_iter=1, seed=0)
     assert torch.isfinite(fn(X.double(), Y.double(), kappa=1e39, n_projections=8, n_iter=1,
                              seed=0))
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_n_projections_beyond_the_device_memory_is_named(name):
+    """A number of directions whose (L, 2n + d) float64 block alone exceeds the machine's
+    memory is refused up front, naming n_projections (torch would raise an allocation error)."""
+    X, Y = torch.randn(6, 3), torch.randn(6, 3)
+    with pytest.raises(ValueError, match=r"n_projections=1000000000000000 needs at least .* GiB"):
+        REGISTRY[name](X, Y, n_projections=10**15, seed=0)
