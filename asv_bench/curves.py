@@ -268,13 +268,12 @@ def run_sweep(grid: SweepGrid, device: str, seed: int, progress: bool = True) ->
 
     from asv_bench.benchmarks import common
 
-    common.set_seed(seed)
     out = []
     tasks = sweep_tasks(grid, device)
     with common.pinned_threads():
         for name, cls, combo in tqdm(tasks, desc="curves sweep", unit="call",
                                      disable=not progress):
-            bench = cls()
+            bench = cls(seed=seed)
             try:
                 bench.setup(*combo)
             except NotImplementedError:

@@ -34,10 +34,10 @@ from discrepancies import REGISTRY
 from .common import (
     DEVICES,
     LONG_TIMEOUT,
+    Seeded,
     numeric_grid,
     point_clouds,
     require_device,
-    seed,
     synchronize,
 )
 
@@ -113,7 +113,7 @@ METHODS: dict[str, Callable[..., torch.Tensor]] = {
 }
 
 
-class _DiscrepancyAxis:
+class _DiscrepancyAxis(Seeded):
     """Time of one call ``fn(X, Y, n_projections=L, seed=0)`` along one axis."""
 
     axis: str = ""
@@ -126,12 +126,12 @@ class _DiscrepancyAxis:
         point = {"n": N_BASE, "d": D_BASE, "L": L_BASE, self.axis: value}
         if method == "naive_sfg" and point["n"] > NAIVE_MAX_N:
             raise NotImplementedError(f"n={point['n']}: naive SFG is capped at {NAIVE_MAX_N}")
-        self.X, self.Y = point_clouds(point["n"], point["d"], device)
+        self.X, self.Y = point_clouds(point["n"], point["d"], device, self.seed)
         self.L = point["L"]
         self.fn = METHODS[method]
 
     def time_discrepancy(self, device: str, method: str, value: int) -> None:
-        self.fn(self.X, self.Y, n_projections=self.L, seed=seed())
+        self.fn(self.X, self.Y, n_projections=self.L, seed=self.seed)
         synchronize(self.device)
 
 
@@ -169,11 +169,11 @@ class TrainingStepVsN(_DiscrepancyAxis):
         self.X, self.Y = self.X.detach().requires_grad_(True), self.Y.detach().requires_grad_(True)
 
     def time_training_step(self, device: str, method: str, value: int) -> None:
-        self.fn(self.X, self.Y, n_projections=self.L, seed=seed()).backward()
+        self.fn(self.X, self.Y, n_projections=self.L, seed=self.seed).backward()
         synchronize(self.device)
 
 
-class DiscrepancyPeakMemory:
+class DiscrepancyPeakMemory(Seeded):
     """Peak resident memory of one call at d = 32, L = 128 (CPU)."""
 
     params = [list(METHODS), [1024, 4096]]
@@ -183,11 +183,11 @@ class DiscrepancyPeakMemory:
     def setup(self, method: str, n: int) -> None:
         if method == "naive_sfg" and n > NAIVE_MAX_N:
             raise NotImplementedError(f"n={n}: naive SFG is capped at {NAIVE_MAX_N}")
-        self.X, self.Y = point_clouds(n, D_BASE, "cpu")
+        self.X, self.Y = point_clouds(n, D_BASE, "cpu", self.seed)
         self.fn = METHODS[method]
 
     def peakmem_discrepancy(self, method: str, n: int) -> None:
-        self.fn(self.X, self.Y, n_projections=L_BASE, seed=seed())
+        self.fn(self.X, self.Y, n_projections=L_BASE, seed=self.seed)
 
 
 @functools.lru_cache(maxsize=1)
@@ -199,7 +199,7 @@ def _translate_pair(n: int, d: int, base: int) -> tuple[torch.Tensor, torch.Tens
     return X, X + m, float(m @ m)
 
 
-class EstimatorError:
+class EstimatorError(Seeded):
     """Relative error |estimate - exact| / exact against the translate's closed form.
 
     The mean over ``N_SEEDS`` seeds at n = 256, d = 16, beta = 0.1, p = 2. For ``sw`` the
@@ -215,7 +215,7 @@ class EstimatorError:
     timeout = LONG_TIMEOUT
 
     def setup(self, method: str, L: int) -> None:
-        self.X, self.Y, self.m2 = _translate_pair(256, 16, seed())
+        self.X, self.Y, self.m2 = _translate_pair(256, 16, self.seed)
 
     def _estimate(self, method: str, L: int, seed: int) -> float:
         kwargs = {"beta": self.BETA} if "sfg" in method else {}
@@ -230,7 +230,7 @@ class EstimatorError:
             "max_sfg": (1 - self.BETA) * self.m2,
         }[method]
         errors = []
-        for s in range(seed(), seed() + self.N_SEEDS):
+        for s in range(self.seed, self.seed + self.N_SEEDS):
             est = self._estimate(method, L, s)
             est = est**2 if method == "sw" else est
             errors.append(abs(est - exact) / exact)

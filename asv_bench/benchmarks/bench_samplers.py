@@ -31,10 +31,10 @@ from samplers import von_mises_fisher as vmf_module
 from .common import (
     DEVICES,
     LONG_TIMEOUT,
+    Seeded,
     generator,
     numeric_grid,
     require_device,
-    seed,
     synchronize,
     unit_vector,
 )
@@ -56,15 +56,12 @@ def _mixture_locations(d: int, device: torch.device, base: int) -> torch.Tensor:
     return (locs / locs.norm(dim=1, keepdim=True)).to(device)
 
 
-def make_sampler(name: str, d: int, kappa: float, device: str) -> torch.distributions.Distribution:
-    """The distribution ``name`` on S^{d-1} at concentration ``kappa``, built once per process."""
-    return _make_sampler(name, d, kappa, device, seed())
-
-
 @functools.lru_cache(maxsize=4)
-def _make_sampler(
+def make_sampler(
     name: str, d: int, kappa: float, device: str, base: int
 ) -> torch.distributions.Distribution:
+    """The distribution ``name`` on S^{d-1} at concentration ``kappa`` (the mixture's locations
+    drawn from the base seed ``base``), built once per process."""
     dev = torch.device(device)
     loc = unit_vector(d, dev)
     conc = torch.tensor(kappa, dtype=torch.float32, device=dev)
@@ -80,7 +77,7 @@ def _make_sampler(
     raise ValueError(f"name: unknown sampler {name!r}")
 
 
-class _TorchSampling:
+class _TorchSampling(Seeded):
     """rsample time of one torch sampler over (device, n, d, kappa)."""
 
     sampler: str = ""
@@ -90,9 +87,9 @@ class _TorchSampling:
 
     def setup(self, device: str, n: int, d: int, kappa: float) -> None:
         self.device = require_device(device)
-        self.dist = make_sampler(self.sampler, d, kappa, device)
-        self.generator = generator(self.device)
-        torch.manual_seed(seed())
+        self.dist = make_sampler(self.sampler, d, kappa, device, self.seed)
+        self.generator = generator(self.device, self.seed)
+        torch.manual_seed(self.seed)
 
     def time_rsample(self, device: str, n: int, d: int, kappa: float) -> None:
         self.dist.rsample((n,), generator=self.generator)
@@ -121,7 +118,7 @@ class PowerSphericalPackageSampling(_TorchSampling):
         synchronize(self.device)
 
 
-class UniformSphereSampling:
+class UniformSphereSampling(Seeded):
     """``uniform_sphere(n, d)``: normalised Gaussian draws (no concentration)."""
 
     params = [DEVICES, N_GRID, D_GRID]
@@ -129,14 +126,14 @@ class UniformSphereSampling:
 
     def setup(self, device: str, n: int, d: int) -> None:
         self.device = require_device(device)
-        self.generator = generator(self.device)
+        self.generator = generator(self.device, self.seed)
 
     def time_rsample(self, device: str, n: int, d: int) -> None:
         uniform_sphere(n, d, generator=self.generator, device=self.device)
         synchronize(self.device)
 
 
-class ScipyVonMisesFisherSampling:
+class ScipyVonMisesFisherSampling(Seeded):
     """Peer: ``scipy.stats.vonmises_fisher(mu, kappa).rvs(n)`` (CPU, float64, d <= 1024)."""
 
     params = [N_GRID, D_GRID, KAPPAS]
@@ -147,13 +144,13 @@ class ScipyVonMisesFisherSampling:
         if d > SCIPY_MAX_D:
             raise NotImplementedError(f"d={d}: scipy's O(d^3) rotation is capped at {SCIPY_MAX_D}")
         self.dist = scipy.stats.vonmises_fisher(np.full(d, 1.0 / np.sqrt(d)), kappa)
-        self.rng = np.random.default_rng(seed())
+        self.rng = np.random.default_rng(self.seed)
 
     def time_rsample(self, n: int, d: int, kappa: float) -> None:
         self.dist.rvs(n, random_state=self.rng)
 
 
-class SamplingPeakMemory:
+class SamplingPeakMemory(Seeded):
     """Peak resident memory of a process drawing n = 1000 points at kappa = 10."""
 
     params = [["vmf", "power_spherical", "mixture_vmf", "uniform"], numeric_grid([16, 1024, 16384])]
@@ -162,8 +159,8 @@ class SamplingPeakMemory:
     def setup(self, sampler: str, d: int) -> None:
         self.device = torch.device("cpu")
         if sampler != "uniform":
-            self.dist = make_sampler(sampler, d, 10.0, "cpu")
-        self.generator = generator(self.device)
+            self.dist = make_sampler(sampler, d, 10.0, "cpu", self.seed)
+        self.generator = generator(self.device, self.seed)
 
     def peakmem_rsample(self, sampler: str, d: int) -> None:
         if sampler == "uniform":
@@ -172,7 +169,7 @@ class SamplingPeakMemory:
             self.dist.rsample((1000,), generator=self.generator)
 
 
-class VonMisesFisherAcceptance:
+class VonMisesFisherAcceptance(Seeded):
     r"""Observed acceptance rate of the vMF rejection sampler, over (d, kappa).
 
     ``wood_acceptance_rate`` runs the sampler's own Wood loop (the code path of
@@ -189,7 +186,7 @@ class VonMisesFisherAcceptance:
     N_DRAWS = 200_000
 
     def setup(self, d: int, kappa: float) -> None:
-        self.generator = generator(torch.device("cpu"))
+        self.generator = generator(torch.device("cpu"), self.seed)
 
     def track_acceptance_rate(self, d: int, kappa: float) -> float:
         return vmf_module.wood_acceptance_rate(kappa, d, self.N_DRAWS, self.generator,

@@ -39,10 +39,10 @@ from .common import (
     DEVICES,
     LONG_TIMEOUT,
     SMOKE,
+    Seeded,
     numeric_grid,
     point_clouds,
     require_device,
-    seed,
     synchronize,
 )
 
@@ -95,7 +95,7 @@ def relative_rmse(values: np.ndarray, exact: float, exact_se: float) -> float:
     return math.sqrt(max(mse, 0.0)) / abs(exact)
 
 
-class SlicingError:
+class SlicingError(Seeded):
     """Relative RMSE of each scheme against the exact limit, along d and L."""
 
     params = [list(QUANTITIES), METHODS, D_ERROR, L_ERROR]
@@ -104,19 +104,19 @@ class SlicingError:
     timeout = LONG_TIMEOUT
 
     def setup_cache(self) -> dict:
-        return references(D_ERROR, seed())
+        return references(D_ERROR, self.seed)
 
     def setup(self, cache: dict, quantity: str, method: str, d: int, L: int) -> None:
         if not applies(quantity, method):
             raise NotImplementedError(f"{method} does not estimate {quantity}")
-        self.X, self.Y = error_clouds(d, seed())
+        self.X, self.Y = error_clouds(d, self.seed)
         self.exact, self.exact_se = cache[(quantity, d)]
         name = POT_ESTIMATOR if method == POT else method
         self.estimate = estimators(QUANTITIES[quantity], self.X, self.Y, L,
                                    mutants=False)[name]
 
     def track_rmse(self, cache: dict, quantity: str, method: str, d: int, L: int) -> float:
-        values = np.array([self.estimate(s) for s in range(seed(), seed() + N_SEEDS)])
+        values = np.array([self.estimate(s) for s in range(self.seed, self.seed + N_SEEDS)])
         return relative_rmse(values, self.exact, self.exact_se)
 
     def track_reference_error(self, cache: dict, quantity: str, method: str, d: int,
@@ -134,7 +134,7 @@ TIMED = {**{f"sw:{s}": functools.partial(sw, slicing=s) for s in SCHEMES},
          "pot_sw": None}
 
 
-class _SlicingTime:
+class _SlicingTime(Seeded):
     axis = ""
     params: list = []
     param_names: list = []
@@ -143,14 +143,14 @@ class _SlicingTime:
     def setup(self, device: str, method: str, value: int) -> None:
         self.device = require_device(device)
         point = {"d": D_TIME, "L": L_TIME, self.axis: value}
-        self.X, self.Y = point_clouds(N_TIME, point["d"], device)
+        self.X, self.Y = point_clouds(N_TIME, point["d"], device, self.seed)
         self.L = point["L"]
         fn = TIMED[method]
         self.call = (functools.partial(_pot_sw, self.X, self.Y, self.L) if fn is None
                      else functools.partial(fn, self.X, self.Y, n_projections=self.L))
 
     def time_slicing(self, device: str, method: str, value: int) -> None:
-        self.call(seed=seed())
+        self.call(seed=self.seed)
         synchronize(self.device)
 
 

@@ -35,8 +35,6 @@ def pinned_threads() -> Iterator[None]:
 #: ``cpu`` always; ``cuda`` is skipped (asv's NotImplementedError) where there is no GPU.
 DEVICES = ["cpu", "cuda"]
 
-_seed = 0
-
 #: Set to 1 (CI) to time only the two ends of every numeric axis: each benchmark, skip path and
 #: peer still runs, in a minute or two instead of the full grid's half hour of ``--quick``.
 SMOKE = os.environ.get("SLICED_BENCH_ASV_SMOKE", "0") == "1"
@@ -51,15 +49,15 @@ def numeric_grid(values: list) -> list:
 LONG_TIMEOUT = 600
 
 
-def seed() -> int:
-    """The base seed of every input and every draw (0 under asv; ``sliced-bench curves --seed``)."""
-    return _seed
+class Seeded:
+    """A benchmark whose inputs and draws all derive from the base seed ``seed``.
 
+    asv builds every benchmark with no argument, so the base seed is 0 there; the sweep of
+    ``sliced-bench curves`` passes its ``--seed``.
+    """
 
-def set_seed(value: int) -> None:
-    """Set the base seed used from now on (the sweep of ``sliced-bench curves``)."""
-    global _seed
-    _seed = int(value)
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = int(seed)
 
 
 def require_device(device: str) -> torch.device:
@@ -75,9 +73,9 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def generator(device: torch.device, offset: int = 0) -> torch.Generator:
-    """A fresh generator on ``device`` seeded with ``seed() + offset``."""
-    return torch.Generator(device=device).manual_seed(seed() + offset)
+def generator(device: torch.device, seed: int) -> torch.Generator:
+    """A fresh generator on ``device`` seeded with ``seed``."""
+    return torch.Generator(device=device).manual_seed(seed)
 
 
 def unit_vector(d: int, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -85,13 +83,10 @@ def unit_vector(d: int, device: torch.device, dtype: torch.dtype = torch.float32
     return torch.full((d,), 1.0 / np.sqrt(d), dtype=dtype, device=device)
 
 
-def point_clouds(n: int, d: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two float32 point clouds of shape (n, d): X ~ N(0, I) and Y ~ N(1, 2 I), from ``seed()``."""
-    return _point_clouds(n, d, device, seed())
-
-
 @functools.lru_cache(maxsize=8)
-def _point_clouds(n: int, d: int, device: str, base: int) -> tuple[torch.Tensor, torch.Tensor]:
+def point_clouds(n: int, d: int, device: str, base: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two float32 point clouds of shape (n, d): X ~ N(0, I) and Y ~ N(1, 2 I), drawn from the
+    base seed ``base`` (built once per process)."""
     g = torch.Generator().manual_seed(base + 7919 * n + d)
     X = torch.randn(n, d, generator=g)
     Y = 1.0 + 2.0 * torch.randn(n, d, generator=g)
