@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from asv_bench.benchmarks.bench_slicing import QUANTITIES, relative_rmse
+from asv_bench.figures import save
 from validation.exact_slicing import sliced_limit
 from validation.slicing_checks import POT, clouds, estimators, one_thread
 
@@ -195,11 +196,7 @@ def draw(points: list[ErrorPoint], out: Path, source: str) -> list[Path]:
         fig.suptitle(f"Slicing schemes: error against the exact limit ({source}; dotted: the "
                      f"limit's standard error)", fontsize=10)
         fig.tight_layout()
-        for ext in ("png", "svg"):
-            path = out / f"{name}.{ext}"
-            fig.savefig(path, dpi=110, bbox_inches="tight")
-            written.append(path)
-        plt.close(fig)
+        written += save(fig, out, name)
     return written
 
 

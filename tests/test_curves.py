@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from asv_bench import curves
+from asv_bench import asv_results, curves, figures, sweep
 from asv_bench.benchmarks import bench_discrepancies
+from asv_bench.timings import SAMPLER_SERIES
 from validation.cli import build_parser
 
 COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a",
@@ -70,7 +71,7 @@ def write_asv_results(root: Path, date: int = 1_700_000_000_000, name: str = "ab
 
 def test_parser_maps_each_value_to_its_parameters(tmp_path):
     path = write_asv_results(tmp_path)
-    timings = curves.load_asv_results(path)
+    timings = asv_results.load_asv_results(path)
     vmf = {t.params: t for t in timings if t.cls == "VonMisesFisherSampling"}
     # 2 x 3 x 2 CPU combinations; the 12 CUDA ones were None (skipped) and are dropped
     assert len(vmf) == 12
@@ -90,18 +91,18 @@ def test_parser_maps_each_value_to_its_parameters(tmp_path):
 def test_newest_result_file_is_chosen_by_date(tmp_path):
     old = write_asv_results(tmp_path, date=1_000, name="00000000")
     new = write_asv_results(tmp_path, date=2_000, name="11111111")
-    assert curves.newest_result_file(tmp_path) == new
-    assert curves.newest_result_file(old) == old
+    assert asv_results.newest_result_file(tmp_path) == new
+    assert asv_results.newest_result_file(old) == old
     # same commit, two environments: the file written last wins
     again = write_asv_results(tmp_path, date=2_000, name="22222222")
     os.utime(new, (1e9, 1e9))
-    assert curves.newest_result_file(tmp_path) == again
+    assert asv_results.newest_result_file(tmp_path) == again
     with pytest.raises(ValueError, match=r"not an asv 0\.6 result file"):
-        curves.load_asv_results(tmp_path / "vm" / "machine.json")
+        asv_results.load_asv_results(tmp_path / "vm" / "machine.json")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError, match="no asv result file"):
-        curves.newest_result_file(empty)
+        asv_results.newest_result_file(empty)
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -134,7 +135,7 @@ def test_curves_from_asv_writes_figures_and_every_point(tmp_path):
     ratios = by_figure["sampling_ratio_vmf_power_spherical"]
     assert len(ratios) == 6
     assert all(float(r["y"]) == pytest.approx(3.0) for r in ratios)
-    peer = [r for r in by_figure["discrepancy_time"] if r["series"] == curves.PEERS["pot_sw"]]
+    peer = [r for r in by_figure["discrepancy_time"] if r["series"] == figures.PEERS["pot_sw"]]
     assert len(peer) == 4
 
 
@@ -164,18 +165,18 @@ def test_measure_reports_median_and_quartiles(monkeypatch):
     def fn():
         now[0] += next(durations)
 
-    monkeypatch.setattr(curves.time, "perf_counter", lambda: now[0])
-    med, q25, q75 = curves.measure(fn, repeat=5, min_time=0.5)
+    monkeypatch.setattr(sweep.time, "perf_counter", lambda: now[0])
+    med, q25, q75 = sweep.measure(fn, repeat=5, min_time=0.5)
     assert (med, q25, q75) == (3.0, 2.0, 4.0)
     # with a budget of 6 s of samples, the third sample (5 s) is the last one started
     durations = iter([1.0, 4.0, 1.0, 5.0, 2.0, 3.0, 100.0])
-    med, q25, q75 = curves.measure(fn, repeat=5, min_time=0.5, max_time=6.0)
+    med, q25, q75 = sweep.measure(fn, repeat=5, min_time=0.5, max_time=6.0)
     assert (med, q25, q75) == (4.0, 2.5, 4.5)
     # a budget spent by the first sample stops there, unless min_repeat asks for more
     durations = iter([1.0, 4.0, 1.0, 5.0, 2.0, 3.0, 100.0])
-    assert curves.measure(fn, repeat=5, min_time=0.5, max_time=0.1) == (4.0, 4.0, 4.0)
+    assert sweep.measure(fn, repeat=5, min_time=0.5, max_time=0.1) == (4.0, 4.0, 4.0)
     durations = iter([1.0, 4.0, 1.0, 5.0, 2.0, 3.0, 100.0])
-    assert curves.measure(fn, repeat=5, min_time=0.5, max_time=0.1, min_repeat=2) == (
+    assert sweep.measure(fn, repeat=5, min_time=0.5, max_time=0.1, min_repeat=2) == (
         2.5, 1.75, 3.25)
 
 
@@ -184,19 +185,19 @@ def test_tiny_sweep_draws_the_same_figures(tmp_path, monkeypatch):
     # exercises every sampler, every registry entry and every peer
     monkeypatch.setattr(bench_discrepancies, "N_BASE", 32)
     monkeypatch.setattr(bench_discrepancies, "L_BASE", 8)
-    grid = curves.SweepGrid(n=20, d=(2, 16), kappa=(10.0,),
-                            axes={"n": (16,), "d": (4,), "L": (8,)}, repeat=2, min_time=0.0,
-                            max_time=0.0, min_repeat=1)
-    timings = curves.run_sweep(grid, "cpu", seed=1, progress=False)
-    sampling = curves.sampling_points(timings, "cpu")
-    assert {p.series for p in sampling} == {s for s, _ in curves.SAMPLER_SERIES.values()}
-    disc = curves.discrepancy_points(timings, "cpu")
+    grid = sweep.SweepGrid(n=20, d=(2, 16), kappa=(10.0,),
+                           axes={"n": (16,), "d": (4,), "L": (8,)}, repeat=2, min_time=0.0,
+                           max_time=0.0, min_repeat=1)
+    timings = sweep.run_sweep(grid, "cpu", seed=1, progress=False)
+    sampling = figures.sampling_points(timings, "cpu")
+    assert {p.series for p in sampling} == {s for s, _ in SAMPLER_SERIES.values()}
+    disc = figures.discrepancy_points(timings, "cpu")
     methods = set(bench_discrepancies.METHODS)
-    assert {p.series for p in disc} == {curves.PEERS.get(m, m) for m in methods}
+    assert {p.series for p in disc} == {figures.PEERS.get(m, m) for m in methods}
     assert {p.panel for p in disc} == {"n", "d", "L"}
-    points = sampling + curves.ratio_points(sampling) + disc
-    curves.write_csv(points, tmp_path / "curves.csv")
-    curves.draw(points, tmp_path, "cpu", "test sweep")
+    points = sampling + figures.ratio_points(sampling) + disc
+    figures.write_csv(points, tmp_path / "curves.csv")
+    figures.draw(points, tmp_path, "cpu", "test sweep")
     _expect_figures(tmp_path, ("sampling_time_vs_d", "sampling_ratio_vmf_power_spherical",
                                "discrepancy_time"))
     assert len(_read_csv(tmp_path / "curves.csv")) == len(points)
