@@ -1,6 +1,7 @@
 """The torch discrepancies against the NumPy reference, their return conventions, properties
 and gradients."""
 
+import inspect
 from functools import partial
 
 import numpy as np
@@ -174,6 +175,52 @@ def test_registry_names_functions():
     assert set(REGISTRY) == {"sw", "max_sw", "sfg", "max_sfg", "ssfg", "mssfg", "pssfg"}
     for name, fn in REGISTRY.items():
         assert fn.__name__ == name
+
+
+# name -> (oracle, slicing law, optimised, fused, root, weighted, k at the defaults), written
+# from the definitions
+SPECS = {
+    "sw": (reference.sw, "uniform", False, False, True, True, 1),
+    "max_sw": (reference.max_sw, "max", True, False, True, True, 1),
+    "sfg": (reference.sfg, "uniform", False, True, False, False, 1),
+    "max_sfg": (reference.max_sfg, "max", True, True, False, False, 1),
+    "ssfg": (reference.ssfg_objective, "vmf", True, True, False, False, 1),
+    "mssfg": (reference.mssfg_objective, "vmf", True, True, False, False, 5),
+    "pssfg": (reference.pssfg_objective, "power_spherical", True, True, False, False, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_registry_specs_carry_their_fields(name):
+    spec = REGISTRY[name]
+    oracle, law, optimised, fused, root, weighted, k = SPECS[name]
+    assert (spec.oracle, spec.slicing_law, spec.optimised, spec.fused, spec.root,
+            spec.weighted, spec.n_components()) == (oracle, law, optimised, fused, root,
+                                                    weighted, k)
+    assert inspect.signature(spec) == inspect.signature(spec.fn)
+    params = inspect.signature(spec.fn).parameters
+    assert set(spec.defaults) == {n for n, q in params.items() if q.kind is q.KEYWORD_ONLY
+                                  and q.default is not None and n not in ("log", "_variant")}
+    assert all(params[n].default == v for n, v in spec.defaults.items())
+    assert ("beta" in params) == fused and ("a" in params) == weighted
+    X = torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    assert spec(X, X + 0.5, seed=3).item() == spec.fn(X, X + 0.5, seed=3).item()
+    if spec.has_components:
+        assert spec.n_components(spec.with_components(2)) == 2
+    else:
+        assert spec.with_components(1) == {}
+        with pytest.raises(ValueError, match="k=2"):
+            spec.with_components(2)
+    locs = np.eye(3)[:2]
+    assert np.shape(spec.loc(locs)) == ((2, 3) if spec.has_components else (3,))
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(SPECS) if not REGISTRY[n].spherical])
+def test_registry_oracle_on_given_directions(clouds, name):
+    X, Y, P = clouds
+    spec = REGISTRY[name]
+    kw = {"n_iter": 0} if spec.optimised else {}
+    assert spec(X, Y, projections=P, **kw) == pytest.approx(spec.oracle(X, Y, P), rel=1e-12)
 
 
 def test_zero_on_identical_inputs_and_symmetric(clouds):

@@ -38,7 +38,8 @@ def _stratified_mean(values: np.ndarray, k: int) -> float:
 
 
 def test_registry_holds_the_family():
-    assert REGISTRY["ssfg"] is ssfg and REGISTRY["mssfg"] is mssfg and REGISTRY["pssfg"] is pssfg
+    assert (REGISTRY["ssfg"].fn is ssfg and REGISTRY["mssfg"].fn is mssfg
+            and REGISTRY["pssfg"].fn is pssfg)
 
 
 # ---------------------------------------------------------------- the fused kernel's gradient
