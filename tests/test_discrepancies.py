@@ -215,6 +215,32 @@ def test_registry_specs_carry_their_fields(name):
     assert np.shape(spec.loc(locs)) == ((2, 3) if spec.has_components else (3,))
 
 
+@pytest.mark.parametrize("huge", [False, True])  # True: through the rescaled paths
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_optimised_entries_log_their_locations(name, huge):
+    spec = REGISTRY[name]
+    scale = (1e75 if spec.fused else 1e160) if huge else 1.0
+    rng = np.random.default_rng(5)
+    X, Y = rng.standard_normal((12, 3)) * scale, (rng.standard_normal((12, 3)) + 0.7) * scale
+    kw = spec.with_components(3) if spec.has_components else {}
+    value, log = spec(X, Y, seed=0, log=True, n_projections=30, **kw)
+    if not spec.optimised:
+        assert "locations" not in log
+        return
+    assert np.isfinite(value)
+    locations = log["locations"]
+    k = spec.n_components(kw)
+    assert isinstance(locations, np.ndarray) and locations.shape == (k, 3)
+    assert np.allclose(np.linalg.norm(locations, axis=1), 1, atol=1e-12)
+    if not spec.has_components:
+        assert np.array_equal(log["direction"], locations[0])
+    if not spec.spherical and not huge:  # the value is the oracle's on the logged direction
+        assert value == pytest.approx(spec.oracle(X, Y, locations.T), rel=1e-9)
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+    _, log_t = spec(Xt, Yt, seed=0, log=True, n_projections=30, **kw)
+    assert torch.equal(log_t["locations"], torch.from_numpy(locations))
+
+
 @pytest.mark.parametrize("name", [n for n in sorted(SPECS) if not REGISTRY[n].spherical])
 def test_registry_oracle_on_given_directions(clouds, name):
     X, Y, P = clouds
