@@ -70,7 +70,7 @@ class Spec:
         # inspect.signature and help() see the function's
         object.__setattr__(self, "__wrapped__", self.fn)
         object.__setattr__(self, "__doc__", self.fn.__doc__)
-        object.__setattr__(self, "__name__", self.fn.__name__)
+        object.__setattr__(self, "__name__", getattr(self.fn, "__name__", self.name))
 
     def __call__(self, X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray,
                  **kwargs: object) -> object:
@@ -99,12 +99,9 @@ class Spec:
         return int((kwargs or {}).get("n_components", self.defaults["n_components"]))
 
     def with_components(self, k: int) -> dict[str, int]:
-        """The keywords that ask for ``k`` components: ``{}`` for k = 1 without components."""
-        if self.has_components:
-            return {"n_components": k}
-        if k != 1:
-            raise ValueError(f"{self.name} has one location, got k={k}")
-        return {}
+        """The keywords that ask for ``k`` components where the law has components, ``{}``
+        (one location) where it has not: ``n_components(with_components(k))`` is k or 1."""
+        return {"n_components": k} if self.has_components else {}
 
     def loc(self, locations: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
         """The ``loc=`` argument (and the oracle's) for the rows of ``locations`` (k, d):

@@ -71,7 +71,7 @@ def test_low_precision_matches_reference(clouds, name, dtype):
     assert got.item() == pytest.approx(_reference(name, X, Y, P, 2), rel=rel)
 
 
-@pytest.mark.parametrize("name", ["ssfg", "mssfg", "pssfg"])
+@pytest.mark.parametrize("name", [name for name, spec in REGISTRY.items() if spec.spherical])
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_spherical_family_in_low_precision(clouds, name, dtype):
     # Draws at a fixed location (n_iter = 0): the value is FG averaged over the directions the
@@ -79,9 +79,11 @@ def test_spherical_family_in_low_precision(clouds, name, dtype):
     # vectors rounded to the dtype (norm error up to eps), hence 10 eps. Then an ascent runs
     # and backpropagates.
     X, Y, _ = clouds
-    k = 2 if name == "mssfg" else 1
-    fn = partial(REGISTRY[name], n_components=k) if name == "mssfg" else REGISTRY[name]
-    loc = torch.eye(X.shape[1], dtype=dtype)[:k].squeeze(0)
+    spec = REGISTRY[name]
+    components = spec.with_components(2)
+    k = spec.n_components(components)
+    fn = partial(spec, **components)
+    loc = spec.loc(torch.eye(X.shape[1], dtype=dtype)[:k])
     Xl, Yl = (torch.from_numpy(a).to(dtype) for a in (X, Y))
     got, log = fn(Xl, Yl, loc=loc, n_iter=0, seed=0, log=True)
     assert got.dtype == dtype and log["projections"].dtype == dtype
@@ -205,12 +207,7 @@ def test_registry_specs_carry_their_fields(name):
     assert ("beta" in params) == fused and ("a" in params) == weighted
     X = torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     assert spec(X, X + 0.5, seed=3).item() == spec.fn(X, X + 0.5, seed=3).item()
-    if spec.has_components:
-        assert spec.n_components(spec.with_components(2)) == 2
-    else:
-        assert spec.with_components(1) == {}
-        with pytest.raises(ValueError, match="k=2"):
-            spec.with_components(2)
+    assert spec.n_components(spec.with_components(2)) == (2 if name == "mssfg" else 1)
     locs = np.eye(3)[:2]
     assert np.shape(spec.loc(locs)) == ((2, 3) if spec.has_components else (3,))
 
