@@ -269,14 +269,13 @@ def test_gradients_through_every_scheme(scheme):
             lambda x, y: sfg(x, y, beta=0.0, n_projections=8, seed=1, slicing=scheme), inputs)
 
 
-@pytest.mark.parametrize("name", ["max_sw", "max_sfg"])
+@pytest.mark.parametrize("name", [n for n, spec in REGISTRY.items() if spec.slicing_law == "max"])
 @pytest.mark.parametrize("scheme", RANDOM_SCHEMES)
 def test_maxima_start_from_the_scheme_directions(name, scheme):
     X, Y = _clouds(15, 4)
     value = REGISTRY[name](X, Y, n_projections=9, seed=5, n_iter=0, slicing=scheme)
     P = SCHEMES[scheme].draw(4, 9, torch.Generator().manual_seed(5), torch.float64, "cpu")
-    best = (reference.max_sw(X.numpy(), Y.numpy(), P.numpy()) if name == "max_sw"
-            else reference.max_sfg(X.numpy(), Y.numpy(), P.numpy()))
+    best = REGISTRY[name].oracle(X.numpy(), Y.numpy(), P.numpy())
     assert value.item() == pytest.approx(best, rel=1e-12)
 
 
