@@ -122,7 +122,7 @@ def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         As in :func:`discrepancies.max_sw`.
     log : bool
         Also return ``{"projections": (d, 1), "per_slice": (1,), "direction": (d,),
-        "history": FG_beta along the ascent}``.
+        "locations": (1, d) the same direction, "history": FG_beta along the ascent}``.
 
     Returns
     -------
@@ -152,4 +152,5 @@ def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         history = rescaled.restore(history.double(), dtype=history.dtype)
     return finish(value, numpy_out, log, {
         "projections": direction[:, None], "per_slice": per_slice, "direction": direction,
+        "locations": direction[None],
         "history": history})

@@ -147,8 +147,9 @@ def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         refused with a ValueError).
     log : bool
         Also return ``{"projections": (d, 1), "per_slice": (1,) W_p^p, "direction": (d,),
-        "history": list of W_p^p along the ascent}``. Where :func:`sw` rescales (see its
-        notes), so does this, and the ascent maximises W_p itself (the same direction).
+        "locations": (1, d) the same direction, "history": list of W_p^p along the ascent}``.
+        Where :func:`sw` rescales (see its notes), so does this, and the ascent maximises W_p
+        itself (the same direction).
 
     Returns
     -------
@@ -176,6 +177,7 @@ def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     value = pth_root(per_slice[0], p)
     return finish(value, numpy_out, log, {
         "projections": direction[:, None], "per_slice": per_slice, "direction": direction,
+        "locations": direction[None],
         "history": torch.tensor(result.history)})
 
 
@@ -194,4 +196,5 @@ def _max_sw_rescaled(rescaled: Rescaled, candidates: torch.Tensor, p: float,
     return finish(rescaled.restore(root[0], "max_sw"), numpy_out, log, {
         "projections": direction[:, None], "per_slice": rescaled.restore(root, power=p),
         "direction": direction,
+        "locations": direction[None],
         "history": rescaled.restore(history.double(), power=p, dtype=history.dtype)})

@@ -368,15 +368,17 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
     projections = draw(best, generator).detach().T  # fresh draws: the generator moved on
     per_slice = fg_per_slice(X, Y, projections, beta, p)
     value = per_slice.mean() if k == 1 else per_slice @ weights
-    location = best if location_key == "locations" else best[0]
     history = torch.tensor(history, dtype=torch.float64)
     if rescaled is not None:
         value, per_slice = rescaled.restore(value, name), rescaled.restore(per_slice)
         history = rescaled.restore(history, dtype=torch.float64)
-        projections, location = projections.to(rescaled.dtype), location.to(rescaled.dtype)
+        projections, best = projections.to(rescaled.dtype), best.to(rescaled.dtype)
+    # every optimised discrepancy logs its locations (k, d); the one-location ones also
+    # their "direction" (d,)
+    located = {"locations": best} if location_key == "locations" else {
+        "locations": best, "direction": best[0]}
     return finish(value, numpy_out, log, {
-        "projections": projections, "per_slice": per_slice, location_key: location,
-        "history": history})
+        "projections": projections, "per_slice": per_slice, **located, "history": history})
 
 
 def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
@@ -424,8 +426,9 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         The same int gives the same value.
     log : bool
         Also return a dict: ``"projections"`` (d, L) the final draws, ``"per_slice"`` (L,)
-        FG_beta on them, ``"direction"`` (d,) the location, ``"history"`` the Monte Carlo
-        objective (common random numbers) at each point the ascent evaluated.
+        FG_beta on them, ``"direction"`` (d,) the location (also as ``"locations"`` (1, d)),
+        ``"history"`` the Monte Carlo objective (common random numbers) at each point the
+        ascent evaluated.
     slicing : str, default "mc"
         The scheme that draws the uniform starting candidates (``"mc"``, ``"orthogonal"``,
         ``"rqmc"``; :mod:`discrepancies.slicing`). The vMF draws are the method itself and do
@@ -513,7 +516,7 @@ def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         Starting locations (unit rows).
     others
         As in :func:`ssfg` (``_variant`` included); ``log`` holds ``"locations"`` (k, d)
-        instead of ``"direction"``.
+        and no ``"direction"``.
 
     References
     ----------

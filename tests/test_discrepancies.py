@@ -1,6 +1,7 @@
 """The torch discrepancies against the NumPy reference, their return conventions, properties
 and gradients."""
 
+import inspect
 from functools import partial
 
 import numpy as np
@@ -70,7 +71,7 @@ def test_low_precision_matches_reference(clouds, name, dtype):
     assert got.item() == pytest.approx(_reference(name, X, Y, P, 2), rel=rel)
 
 
-@pytest.mark.parametrize("name", ["ssfg", "mssfg", "pssfg"])
+@pytest.mark.parametrize("name", [name for name, spec in REGISTRY.items() if spec.spherical])
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_spherical_family_in_low_precision(clouds, name, dtype):
     # Draws at a fixed location (n_iter = 0): the value is FG averaged over the directions the
@@ -78,9 +79,11 @@ def test_spherical_family_in_low_precision(clouds, name, dtype):
     # vectors rounded to the dtype (norm error up to eps), hence 10 eps. Then an ascent runs
     # and backpropagates.
     X, Y, _ = clouds
-    k = 2 if name == "mssfg" else 1
-    fn = partial(REGISTRY[name], n_components=k) if name == "mssfg" else REGISTRY[name]
-    loc = torch.eye(X.shape[1], dtype=dtype)[:k].squeeze(0)
+    spec = REGISTRY[name]
+    components = spec.with_components(2)
+    k = spec.n_components(components)
+    fn = partial(spec, **components)
+    loc = spec.loc(torch.eye(X.shape[1], dtype=dtype)[:k])
     Xl, Yl = (torch.from_numpy(a).to(dtype) for a in (X, Y))
     got, log = fn(Xl, Yl, loc=loc, n_iter=0, seed=0, log=True)
     assert got.dtype == dtype and log["projections"].dtype == dtype
@@ -174,6 +177,73 @@ def test_registry_names_functions():
     assert set(REGISTRY) == {"sw", "max_sw", "sfg", "max_sfg", "ssfg", "mssfg", "pssfg"}
     for name, fn in REGISTRY.items():
         assert fn.__name__ == name
+
+
+# name -> (oracle, slicing law, optimised, fused, root, weighted, k at the defaults), written
+# from the definitions
+SPECS = {
+    "sw": (reference.sw, "uniform", False, False, True, True, 1),
+    "max_sw": (reference.max_sw, "max", True, False, True, True, 1),
+    "sfg": (reference.sfg, "uniform", False, True, False, False, 1),
+    "max_sfg": (reference.max_sfg, "max", True, True, False, False, 1),
+    "ssfg": (reference.ssfg_objective, "vmf", True, True, False, False, 1),
+    "mssfg": (reference.mssfg_objective, "vmf", True, True, False, False, 5),
+    "pssfg": (reference.pssfg_objective, "power_spherical", True, True, False, False, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_registry_specs_carry_their_fields(name):
+    spec = REGISTRY[name]
+    oracle, law, optimised, fused, root, weighted, k = SPECS[name]
+    assert (spec.oracle, spec.slicing_law, spec.optimised, spec.fused, spec.root,
+            spec.weighted, spec.n_components()) == (oracle, law, optimised, fused, root,
+                                                    weighted, k)
+    assert inspect.signature(spec) == inspect.signature(spec.fn)
+    params = inspect.signature(spec.fn).parameters
+    assert set(spec.defaults) == {n for n, q in params.items() if q.kind is q.KEYWORD_ONLY
+                                  and q.default is not None and n not in ("log", "_variant")}
+    assert all(params[n].default == v for n, v in spec.defaults.items())
+    assert ("beta" in params) == fused and ("a" in params) == weighted
+    X = torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    assert spec(X, X + 0.5, seed=3).item() == spec.fn(X, X + 0.5, seed=3).item()
+    assert spec.n_components(spec.with_components(2)) == (2 if name == "mssfg" else 1)
+    locs = np.eye(3)[:2]
+    assert np.shape(spec.loc(locs)) == ((2, 3) if spec.has_components else (3,))
+
+
+@pytest.mark.parametrize("huge", [False, True])  # True: through the rescaled paths
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_optimised_entries_log_their_locations(name, huge):
+    spec = REGISTRY[name]
+    scale = (1e75 if spec.fused else 1e160) if huge else 1.0
+    rng = np.random.default_rng(5)
+    X, Y = rng.standard_normal((12, 3)) * scale, (rng.standard_normal((12, 3)) + 0.7) * scale
+    kw = spec.with_components(3) if spec.has_components else {}
+    value, log = spec(X, Y, seed=0, log=True, n_projections=30, **kw)
+    if not spec.optimised:
+        assert "locations" not in log
+        return
+    assert np.isfinite(value)
+    locations = log["locations"]
+    k = spec.n_components(kw)
+    assert isinstance(locations, np.ndarray) and locations.shape == (k, 3)
+    assert np.allclose(np.linalg.norm(locations, axis=1), 1, atol=1e-12)
+    if not spec.has_components:
+        assert np.array_equal(log["direction"], locations[0])
+    if not spec.spherical and not huge:  # the value is the oracle's on the logged direction
+        assert value == pytest.approx(spec.oracle(X, Y, locations.T), rel=1e-9)
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+    _, log_t = spec(Xt, Yt, seed=0, log=True, n_projections=30, **kw)
+    assert torch.equal(log_t["locations"], torch.from_numpy(locations))
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(SPECS) if not REGISTRY[n].spherical])
+def test_registry_oracle_on_given_directions(clouds, name):
+    X, Y, P = clouds
+    spec = REGISTRY[name]
+    kw = {"n_iter": 0} if spec.optimised else {}
+    assert spec(X, Y, projections=P, **kw) == pytest.approx(spec.oracle(X, Y, P), rel=1e-12)
 
 
 def test_zero_on_identical_inputs_and_symmetric(clouds):

@@ -8,8 +8,6 @@ Each test names the mutation it catches: without the rescaling of
 these values were inf, NaN or 0.
 """
 
-from functools import partial
-
 import numpy as np
 import pytest
 import scipy.special
@@ -22,7 +20,7 @@ RNG = np.random.default_rng(0)
 X, Y = RNG.standard_normal((20, 4)), RNG.standard_normal((20, 4)) * 1.5 + 0.4
 P = unit_columns(RNG, 4, 9)
 REL = {torch.float32: 1e-5, torch.float64: 1e-12}
-FG_FAMILY = ("sfg", "max_sfg", "ssfg", "mssfg", "pssfg")
+FG_FAMILY = tuple(name for name, spec in REGISTRY.items() if spec.fused)
 
 
 def _t(a: np.ndarray, dtype: torch.dtype, c: float = 1.0) -> torch.Tensor:
@@ -91,14 +89,16 @@ FG_SCALES = [(torch.float32, 2e9), (torch.float32, 1e-12), (torch.float64, 3e76)
 
 def _fg_call(name, Xt, Yt, Pt, p, **kw):
     """The value and the directions it used, at a fixed location for the spherical family."""
-    if name in ("sfg", "max_sfg"):
-        extra = {"n_iter": 0} if name == "max_sfg" else {}
-        value, log = REGISTRY[name](Xt, Yt, projections=Pt, p=p, log=True, **extra, **kw)
+    spec = REGISTRY[name]
+    if not spec.spherical:
+        extra = {"n_iter": 0} if spec.optimised else {}
+        value, log = spec(Xt, Yt, projections=Pt, p=p, log=True, **extra, **kw)
         return value, log["projections"], 1
-    k = 2 if name == "mssfg" else 1
-    fn = partial(REGISTRY[name], n_components=k) if name == "mssfg" else REGISTRY[name]
-    loc = torch.eye(4, dtype=Xt.dtype)[:k].squeeze(0)
-    value, log = fn(Xt, Yt, loc=loc, n_iter=0, n_projections=10, seed=0, p=p, log=True, **kw)
+    components = spec.with_components(2)
+    k = spec.n_components(components)
+    loc = spec.loc(torch.eye(4, dtype=Xt.dtype)[:k])
+    value, log = spec(Xt, Yt, loc=loc, n_iter=0, n_projections=10, seed=0, p=p, log=True,
+                      **components, **kw)
     return value, log["projections"], k
 
 
@@ -164,7 +164,8 @@ def test_rescaled_path_matches_the_plain_path_value_and_gradient(name, monkeypat
         value, _, _ = (_fg_call(name, Xg, torch.from_numpy(Y), torch.from_numpy(P), p)
                        if name in FG_FAMILY else
                        (REGISTRY[name](Xg, torch.from_numpy(Y), projections=torch.from_numpy(P),
-                                       p=p, **({"n_iter": 0} if name == "max_sw" else {})),
+                                       p=p, **({"n_iter": 0} if REGISTRY[name].optimised
+                                               else {})),
                         None, None))
         (grad,) = torch.autograd.grad(value, Xg)
         return value.detach(), grad

@@ -45,8 +45,8 @@ from hypothesis import strategies as st
 
 from discrepancies import REGISTRY, sfg
 
-SPHERICAL = ("ssfg", "mssfg", "pssfg")
-FUSED = ("sfg", "max_sfg", *SPHERICAL)
+SPHERICAL = tuple(name for name, spec in REGISTRY.items() if spec.spherical)
+FUSED = tuple(name for name, spec in REGISTRY.items() if spec.fused)
 ARGUMENTS = ("X", "Y", "p", "beta", "kappa", "a", "b", "seed", "n_projections", "projections",
              "n_iter", "lr", "n_components", "loc", "log")
 CLEAR = re.compile(rf"^(?:\w+ of these )?(?:{'|'.join(ARGUMENTS)})\b")
@@ -82,7 +82,7 @@ class Call:
             kw["projections"] = torch.as_tensor(kw["projections"]).to(dtype)
         if "loc" in kw:
             kw["loc"] = torch.as_tensor(kw["loc"]).to(dtype)
-        weights = {} if self.name not in ("sw", "max_sw") else {
+        weights = {} if not REGISTRY[self.name].weighted else {
             "a": None if a is None else torch.as_tensor(a).to(dtype),
             "b": None if b is None else torch.as_tensor(b).to(dtype)}
         return REGISTRY[self.name](torch.as_tensor(X).to(dtype), torch.as_tensor(Y).to(dtype),
@@ -121,7 +121,7 @@ def problems(draw, name: str) -> Call:
     kw = {"p": p, "seed": seed}
     a = b = None
     kind = "uniform"
-    if name in ("sw", "max_sw"):
+    if REGISTRY[name].weighted:
         kind = draw(st.sampled_from(["uniform", "dirichlet", "zeros", "off"]))
         if kind != "uniform":
             a, b = _dyadic(rng.dirichlet(np.ones(n))), _dyadic(rng.dirichlet(np.ones(m)))
@@ -133,13 +133,12 @@ def problems(draw, name: str) -> Call:
     if name in FUSED:
         kw["beta"] = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))
     if name in SPHERICAL:
-        k = draw(st.integers(1, L)) if name == "mssfg" else 1
-        if name == "mssfg":
-            kw["n_components"] = k
-        loc = rng.standard_normal((k, d))
+        spec = REGISTRY[name]
+        kw.update(spec.with_components(draw(st.integers(1, L)) if spec.has_components else 1))
+        loc = rng.standard_normal((spec.n_components(kw), d))
         loc /= np.linalg.norm(loc, axis=1, keepdims=True)
         kw.update(n_projections=L, n_iter=0, kappa=draw(st.sampled_from([0.0, 1e-3, 10.0, 1e4])),
-                  loc=loc if name == "mssfg" else loc[0])
+                  loc=spec.loc(loc))
     else:
         P = rng.standard_normal((d, L))
         kw["projections"] = P / np.linalg.norm(P, axis=0)
@@ -186,7 +185,7 @@ def check_invariances(call: Call, value: torch.Tensor) -> None:
     permuted = call(X=call.X[px], Y=call.Y[py], a=None if call.a is None else call.a[px],
                     b=None if call.b is None else call.b[py])
     assert _close(permuted, value, size, tol), "permutation"
-    if call.name in ("sw", "max_sw") and call.exact_weights:
+    if REGISTRY[call.name].root and call.exact_weights:  # SW's p-th root: 1-homogeneous
         assert _close(call(X=-1.5 * call.X, Y=-1.5 * call.Y), 1.5 * value, 1.5 * size, tol)
         shift = rng.standard_normal(call.X.shape[1]) * size
         assert _close(call(X=call.X + shift, Y=call.Y + shift), value, size, tol), "translation"
@@ -196,7 +195,7 @@ def check_invariances(call: Call, value: torch.Tensor) -> None:
                      Y=call.Y + rng.standard_normal(d) * _scale(call))
         assert _close(moved, value, size, tol), "structure term under translations"
     check_float32_against_float64(call, value, size)
-    if call.name in ("max_sw", "max_sfg"):
+    if REGISTRY[call.name].slicing_law == "max":
         try:
             ascended = float(call(n_iter=3))
         except ValueError as err:  # the maximum may leave the dtype's range: said so

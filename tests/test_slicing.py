@@ -41,7 +41,7 @@ STORED = {"sw": 0.6119902125868759, "max_sw": 0.9151216322378306, "sfg": 2.21768
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_default_slicing_is_the_old_monte_carlo_bit_for_bit(name):
     X, Y = _clouds()
-    kw = {} if name in ("sw", "sfg") else {"n_iter": 3}
+    kw = {"n_iter": 3} if REGISTRY[name].optimised else {}
     fn = partial(REGISTRY[name], X, Y, n_projections=20, seed=3, **kw)
     assert fn().item() == fn(slicing="mc").item()
     assert fn().item() == pytest.approx(STORED[name], rel=1e-12)
@@ -50,7 +50,7 @@ def test_default_slicing_is_the_old_monte_carlo_bit_for_bit(name):
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_every_registry_entry_takes_slicing(name):
     X, Y = _clouds(12, 3)
-    kw = {} if name in ("sw", "sfg") else {"n_iter": 2}
+    kw = {"n_iter": 2} if REGISTRY[name].optimised else {}
     fn = partial(REGISTRY[name], X, Y, n_projections=10, seed=0, **kw)
     for scheme in RANDOM_SCHEMES:
         assert torch.isfinite(fn(slicing=scheme))
@@ -58,7 +58,7 @@ def test_every_registry_entry_takes_slicing(name):
         fn(slicing="nope")
     with pytest.raises(TypeError, match="slicing"):
         fn(slicing=None)
-    if name not in ("sw", "sfg"):  # a maximum, or a vMF / power spherical expectation
+    if REGISTRY[name].slicing_law != "uniform":  # a maximum, or a vMF / power spherical mean
         with pytest.raises(ValueError, match="control-variate"):
             fn(slicing="control-variate")
 
@@ -269,14 +269,13 @@ def test_gradients_through_every_scheme(scheme):
             lambda x, y: sfg(x, y, beta=0.0, n_projections=8, seed=1, slicing=scheme), inputs)
 
 
-@pytest.mark.parametrize("name", ["max_sw", "max_sfg"])
+@pytest.mark.parametrize("name", [n for n, spec in REGISTRY.items() if spec.slicing_law == "max"])
 @pytest.mark.parametrize("scheme", RANDOM_SCHEMES)
 def test_maxima_start_from_the_scheme_directions(name, scheme):
     X, Y = _clouds(15, 4)
     value = REGISTRY[name](X, Y, n_projections=9, seed=5, n_iter=0, slicing=scheme)
     P = SCHEMES[scheme].draw(4, 9, torch.Generator().manual_seed(5), torch.float64, "cpu")
-    best = (reference.max_sw(X.numpy(), Y.numpy(), P.numpy()) if name == "max_sw"
-            else reference.max_sfg(X.numpy(), Y.numpy(), P.numpy()))
+    best = REGISTRY[name].oracle(X.numpy(), Y.numpy(), P.numpy())
     assert value.item() == pytest.approx(best, rel=1e-12)
 
 

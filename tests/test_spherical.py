@@ -30,7 +30,7 @@ def _problem(n: int = 30, d: int = 4, seed: int = 0, dtype=torch.float64):
 
 
 def _k(name: str) -> int:
-    return spherical.DEFAULTS["n_components"] if name == "mssfg" else 1
+    return FAMILY[name].n_components()
 
 
 def _stratified_mean(values: np.ndarray, k: int) -> float:
@@ -38,7 +38,8 @@ def _stratified_mean(values: np.ndarray, k: int) -> float:
 
 
 def test_registry_holds_the_family():
-    assert REGISTRY["ssfg"] is ssfg and REGISTRY["mssfg"] is mssfg and REGISTRY["pssfg"] is pssfg
+    assert (REGISTRY["ssfg"].fn is ssfg and REGISTRY["mssfg"].fn is mssfg
+            and REGISTRY["pssfg"].fn is pssfg)
 
 
 # ---------------------------------------------------------------- the fused kernel's gradient
@@ -266,11 +267,11 @@ def test_objective_matches_quadrature_and_catches_wrong_kappa(name):
     same test must reject draws that ignore kappa."""
     X, Y = _problem(10, 2, 7)
     g = torch.Generator().manual_seed(4)
-    k = 2 if name == "mssfg" else 1
+    kw = FAMILY[name].with_components(2)
+    k = FAMILY[name].n_components(kw)
     locs = torch.nn.functional.normalize(torch.randn(k, 2, generator=g, dtype=torch.float64),
                                          dim=1)
-    loc = locs if name == "mssfg" else locs[0]
-    kw = {"n_components": 2} if name == "mssfg" else {}
+    loc = FAMILY[name].loc(locs)
     z = sc.z_bonferroni(1e-3, 2, two_sided=True)
     for mutated in (None, "kappa_ignored"):
         rejected = 0
@@ -282,8 +283,7 @@ def test_objective_matches_quadrature_and_catches_wrong_kappa(name):
             else:
                 est, _ = sc.estimate(name, X, Y, n_projections=20000, n_iter=0, loc=loc,
                                      kappa=kappa, seed=1, **kw)
-            q = sc.REFERENCE_OBJECTIVE[name](X.numpy(), Y.numpy(), loc.numpy(), kappa,
-                                             n_grid=400)
+            q = FAMILY[name].oracle(X.numpy(), Y.numpy(), loc.numpy(), kappa, n_grid=400)
             rejected += abs(est.value - q) / est.se > z
         assert rejected == (0 if mutated is None else 2), (mutated, rejected)
 
@@ -298,13 +298,13 @@ def test_value_uses_fresh_draws_not_the_ascent_draws(name):
     Mutation caught: the final draws taken on the base draws' generator state (the ascent's own
     draws; the value is then the history's best)."""
     X, Y = _problem(30, 4, 3)
-    k = 2 if name == "mssfg" else 1
-    kw = {"n_components": k} if name == "mssfg" else {}
+    kw = FAMILY[name].with_components(2)
+    k = FAMILY[name].n_components(kw)
     start = torch.eye(4, dtype=X.dtype)[1:1 + k]
     L, seed = 16, 7
-    value, log = FAMILY[name](X, Y, loc=start if k > 1 else start[0], n_iter=4, n_projections=L,
+    value, log = FAMILY[name](X, Y, loc=FAMILY[name].loc(start), n_iter=4, n_projections=L,
                               seed=seed, log=True, **kw)
-    best = log["locations"] if name == "mssfg" else log["direction"][None]
+    best = log["locations"]
     draw = SAMPLERS[name][0](spherical.DEFAULTS["kappa"], L)
     ascent_draws = draw(best, torch.Generator().manual_seed(seed)).T
     g = torch.Generator().manual_seed(seed)
@@ -389,12 +389,11 @@ def test_numpy_in_numpy_out_and_seeds(name):
 def test_log_contents(name):
     X, Y = _problem(20, 3, 8)
     L, T = 12, 4
-    kw = {"n_components": 3} if name == "mssfg" else {}
+    kw = FAMILY[name].with_components(3)
     _, log = FAMILY[name](X, Y, n_projections=L, n_iter=T, seed=0, log=True, **kw)
     assert log["projections"].shape == (3, L) and log["per_slice"].shape == (L,)
     torch.testing.assert_close(log["projections"].norm(dim=0), torch.ones(L, dtype=X.dtype))
-    location = log["locations"] if name == "mssfg" else log["direction"]
-    assert location.shape == ((3, 3) if name == "mssfg" else (3,))
+    assert log["locations"].shape == (3 if FAMILY[name].has_components else 1, 3)
     assert log["history"].shape == (T + 1,)
     _, log0 = FAMILY[name](X, Y, n_projections=L, n_iter=0, seed=0, log=True, **kw)
     assert log0["history"].numel() == 0
@@ -413,10 +412,11 @@ def test_warm_start_location_is_used():
 def test_gradcheck_at_a_fixed_location(name):
     X, Y = _problem(8, 3, 5)
     g = torch.Generator().manual_seed(1)
-    k = 2 if name == "mssfg" else 1
-    locs = torch.nn.functional.normalize(torch.randn(k, 3, generator=g, dtype=torch.float64),
-                                         dim=1)
-    kw = {"n_components": 2, "loc": locs} if name == "mssfg" else {"loc": locs[0]}
+    components = FAMILY[name].with_components(2)
+    locs = torch.nn.functional.normalize(
+        torch.randn(FAMILY[name].n_components(components), 3, generator=g,
+                    dtype=torch.float64), dim=1)
+    kw = {**components, "loc": FAMILY[name].loc(locs)}
     torch.autograd.gradcheck(
         lambda A, B: FAMILY[name](A, B, n_iter=0, n_projections=20, seed=0, **kw),
         (X.clone().requires_grad_(True), Y.clone().requires_grad_(True)),
@@ -426,13 +426,13 @@ def test_gradcheck_at_a_fixed_location(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_gradient_is_the_envelope_and_a_step_decreases(name):
     X, Y = _problem(20, 3, 5)
-    kw = {"n_components": 2} if name == "mssfg" else {}
+    kw = FAMILY[name].with_components(2)
     Xg = X.clone().requires_grad_(True)
     value, log = FAMILY[name](Xg, Y, n_iter=5, n_projections=30, seed=0, log=True, **kw)
     (grad,) = torch.autograd.grad(value, Xg)
     Xh = X.clone().requires_grad_(True)
     per = spherical.fg_per_slice(Xh, Y, log["projections"], 0.1, 2.0)
-    weights = spherical._stratum_weights(30, 2 if name == "mssfg" else 1, per)
+    weights = spherical._stratum_weights(30, FAMILY[name].n_components(kw), per)
     (g_ref,) = torch.autograd.grad(per @ weights, Xh)
     torch.testing.assert_close(grad, g_ref, rtol=1e-12, atol=0)
     step = 0.05 * value.item() / grad.norm().item() ** 2
@@ -544,6 +544,5 @@ def test_torch_only_path_matches_numpy_path(name):
         value_t, log_t, grad_t = run()
     torch.testing.assert_close(value_t, value, rtol=1e-10, atol=0)
     torch.testing.assert_close(log_t["history"], log["history"], rtol=1e-10, atol=0)
-    key = "locations" if name == "mssfg" else "direction"
-    torch.testing.assert_close(log_t[key], log[key], rtol=0, atol=1e-10)
+    torch.testing.assert_close(log_t["locations"], log["locations"], rtol=0, atol=1e-10)
     torch.testing.assert_close(grad_t, grad, rtol=1e-9, atol=1e-12)

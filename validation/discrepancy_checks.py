@@ -16,11 +16,13 @@ import numpy as np
 import ot
 import torch
 
-from discrepancies import max_sfg, max_sw, reference, sfg, sw
+from discrepancies import REGISTRY, max_sfg, max_sw, reference, sfg, sw
 from discrepancies._slices import fg_per_slice, wp_per_slice
 from validation.checks import CheckResult, Context, check, property_tests
 
 GROUP = "discrepancies"
+# the registry's entries on uniform directions or their maximum (not the spherical family)
+DIRECTIONAL = {name: spec for name, spec in REGISTRY.items() if not spec.spherical}
 
 
 def unit_columns(rng: np.random.Generator, d: int, L: int) -> np.ndarray:
@@ -263,7 +265,7 @@ def properties(ctx: Context) -> list[CheckResult]:
     g = ctx.generator(5)
     X = torch.randn(50, 6, generator=g, dtype=torch.float64, device=ctx.device)
     Y = torch.randn(50, 6, generator=g, dtype=torch.float64, device=ctx.device) * 2 + 1
-    fns = {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg}
+    fns = DIRECTIONAL
     self_dist = max(abs(f(X, X, seed=1).item()) for f in fns.values())
     asym = max(_rel(f(X, Y, seed=1).item(), f(Y, X, seed=1).item()) for f in fns.values())
     beta0 = _rel(sfg(X, Y, beta=0.0, p=3, seed=2).item(), sw(X, Y, p=3, seed=2).item() ** 3)
@@ -324,6 +326,7 @@ def gradients(ctx: Context) -> CheckResult:
     ok_sfg = torch.autograd.gradcheck(lambda x, y: sfg(x, y, projections=P, beta=0.3), inputs,
                                       raise_exception=False)
     decreased = {}
+    # the module's names, looked up at the call: the mutation tests replace them
     for name, fn in {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg}.items():
         Xg = X.clone().requires_grad_(True)
         before = fn(Xg, Y, seed=5)

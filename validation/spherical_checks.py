@@ -17,7 +17,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -26,13 +26,12 @@ import torch
 from threadpoolctl import threadpool_limits
 
 import discrepancies.spherical as spherical
-from discrepancies import max_sfg, mssfg, pssfg, reference, sfg, ssfg
+from discrepancies import REGISTRY, Spec, max_sfg, mssfg, reference, sfg, ssfg
 from validation.checks import CheckResult, Context, check
 
 GROUP = "spherical"
-FAMILY: dict[str, Callable] = {"ssfg": ssfg, "mssfg": mssfg, "pssfg": pssfg}
-REFERENCE_OBJECTIVE = {"ssfg": reference.ssfg_objective, "pssfg": reference.pssfg_objective,
-                       "mssfg": reference.mssfg_objective}
+# the registry's entries whose directions follow a law concentrated at the locations
+FAMILY: dict[str, Spec] = {name: spec for name, spec in REGISTRY.items() if spec.spherical}
 
 
 def z_bonferroni(alpha: float, m: int, two_sided: bool = False) -> float:
@@ -74,7 +73,7 @@ def standard_error(per_slice: torch.Tensor, k: int = 1) -> float:
 def estimate(name: str, X: torch.Tensor, Y: torch.Tensor, **kwargs) -> tuple[Estimate, dict]:
     """Run the spherical discrepancy ``name`` with ``log=True``; its value and standard error."""
     value, log = FAMILY[name](X, Y, log=True, **kwargs)
-    k = kwargs.get("n_components", spherical.DEFAULTS["n_components"]) if name == "mssfg" else 1
+    k = FAMILY[name].n_components(kwargs)
     return Estimate(float(value), standard_error(log["per_slice"], k)), log
 
 
@@ -140,7 +139,8 @@ def mutation(kind: str) -> Iterator[None]:
     if kind not in _VARIANTS:
         raise ValueError(f"kind must be one of {MUTATIONS}, got {kind!r}")
     saved = dict(FAMILY)
-    FAMILY.update({name: partial(fn, _variant=_VARIANTS[kind]) for name, fn in saved.items()})
+    FAMILY.update({name: replace(spec, fn=partial(spec.fn, _variant=_VARIANTS[kind]))
+                   for name, spec in saved.items()})
     try:
         yield
     finally:
@@ -205,7 +205,7 @@ def torch_vs_reference(ctx: Context) -> list[CheckResult]:
                 P = log["projections"].cpu().numpy()
                 ref = reference.fg_per_slice(Xn, Yn, P, beta, p)
                 per = log["per_slice"].cpu().numpy()
-                k = 5 if name == "mssfg" else 1
+                k = FAMILY[name].n_components()
                 ref_value = np.mean([ref[c::k].mean() for c in range(k)])
                 worst = max(worst, float(np.max(np.abs(per - ref) / np.abs(ref))),
                             abs(float(value) - ref_value) / abs(ref_value))
@@ -254,17 +254,17 @@ def objective_vs_quadrature(ctx: Context) -> list[CheckResult]:
         worst, fails = 0.0, []
         for name, d, kappa in cases:
             X, Y = _tensor_problem(ctx, 12, d, 7)
+            spec = FAMILY[name]
+            kw = spec.with_components(2)
             locs = torch.nn.functional.normalize(torch.randn(
-                2 if name == "mssfg" else 1, d, generator=_cpu_generator(ctx, d),
+                spec.n_components(kw), d, generator=_cpu_generator(ctx, d),
                 dtype=X.dtype), dim=1).to(X.device)
-            loc = locs if name == "mssfg" else locs[0]
-            kw = {"n_components": 2} if name == "mssfg" else {}
+            loc = spec.loc(locs)
             with mutation(mutated) if mutated else _nothing():
                 est, _ = estimate(name, X, Y, n_projections=L, n_iter=0, loc=loc, kappa=kappa,
                                   seed=ctx.seed, **kw)
-            q = REFERENCE_OBJECTIVE[name](X.cpu().numpy(), Y.cpu().numpy(),
-                                          loc.cpu().numpy(), kappa,
-                                          n_grid=400 if d == 2 else 120)
+            q = spec.oracle(X.cpu().numpy(), Y.cpu().numpy(), loc.cpu().numpy(), kappa,
+                            n_grid=400 if d == 2 else 120)
             zz = abs(est.value - q) / est.se
             worst = max(worst, zz)
             if zz > z:
@@ -345,10 +345,11 @@ def gradients(ctx: Context) -> list[CheckResult]:
     X, Y = _tensor_problem(ctx, 12, 3, 5)
     out = []
     for name, fn in FAMILY.items():
-        k = 2 if name == "mssfg" else 1
+        components = fn.with_components(2)
+        k = fn.n_components(components)
         locs = torch.nn.functional.normalize(torch.randn(k, 3, generator=_cpu_generator(ctx, 1),
                                                          dtype=X.dtype), dim=1).to(X.device)
-        kw = {"n_components": 2, "loc": locs} if name == "mssfg" else {"loc": locs[0]}
+        kw = {**components, "loc": fn.loc(locs)}
         ok_gc = torch.autograd.gradcheck(
             lambda A, B, fn=fn, kw=kw: fn(A, B, n_iter=0, n_projections=30, seed=ctx.seed,
                                           **kw),
@@ -356,7 +357,7 @@ def gradients(ctx: Context) -> list[CheckResult]:
             eps=1e-6, atol=1e-7, rtol=1e-5, raise_exception=False)
         Xg = X.clone().requires_grad_(True)
         value, log = fn(Xg, Y, n_iter=5, n_projections=30, seed=ctx.seed, log=True,
-                        **({"n_components": 2} if name == "mssfg" else {}))
+                        **components)
         (g,) = torch.autograd.grad(value, Xg)
         Xh = X.clone().requires_grad_(True)
         per = spherical.fg_per_slice(Xh, Y, log["projections"], 0.1, 2.0)
@@ -366,7 +367,7 @@ def gradients(ctx: Context) -> list[CheckResult]:
         value = value.item()
         step = 0.05 * value / g.norm().item() ** 2
         after = float(fn(X - step * g, Y, n_iter=5, n_projections=30, seed=ctx.seed,
-                         **({"n_components": 2} if name == "mssfg" else {})))
+                         **components))
         out.append(CheckResult(GROUP, f"gradients[{name}]",
                                ok_gc and envelope <= 1e-12 and after < value,
                                f"gradcheck {'ok' if ok_gc else 'FAILED'}, envelope rel err "
