@@ -3,7 +3,9 @@
 Every public discrepancy calls these helpers first, so that bad input fails the same way
 everywhere: a ``ValueError`` (wrong value) or ``TypeError`` (wrong kind of object) whose message
 names the argument and the offending value. Nothing downstream has to guard against NaN, empty
-sets or non-unit directions.
+sets or non-unit directions. The checks the samplers make too (finite values, unit norms and
+their tolerance) are theirs, from :mod:`samplers.constraints`, so that both packages accept the
+same locations and directions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from samplers.constraints import check_finite, check_unit_norm, describe
 
 __all__ = [
     "Rescaled",
@@ -44,22 +48,13 @@ __all__ = [
 ]
 
 
-def describe(value: object) -> str:
-    """A short repr for error messages (arrays are summarised by shape and dtype)."""
-    if isinstance(value, torch.Tensor):
-        return f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
-    if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape} and dtype {value.dtype}"
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 Result = torch.Tensor | np.float64 | tuple[torch.Tensor | np.float64, dict]
 """What a public discrepancy returns (see :func:`finish`)."""
 
 
-def _tolerance(dtype: torch.dtype) -> float:
-    """Tolerance for unit norms and weight sums: 1e-6 in float64, about 1e-4 in float32."""
+def _weight_sum_tolerance(dtype: torch.dtype) -> float:
+    """Largest accepted ``|sum(w) - 1|`` for weights in ``dtype``: 1e-6 in float64, about 1e-4
+    in float32."""
     return min(max(1e-6, 1e3 * torch.finfo(dtype).eps), 1e-2)
 
 
@@ -81,15 +76,14 @@ def to_tensor(value: object, name: str) -> tuple[torch.Tensor, bool]:
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64)), True
 
 
-def check_finite(t: torch.Tensor, name: str) -> None:
-    """Raise when ``t`` holds a NaN or an infinity. One reduction in the common case: the sum is
-    finite when every entry is (an overflowing sum of finite entries falls back to the
-    elementwise test, which then passes)."""
-    if bool(torch.isfinite(t.detach().sum())):
-        return
-    if not bool(torch.isfinite(t).all()):
-        bad = t[~torch.isfinite(t)].flatten()[0].item()
-        raise ValueError(f"{name} must be finite, got the value {bad} in {describe(t)}")
+def _given_dtype(value: object) -> torch.dtype | None:
+    """The floating dtype ``value`` came in (a tensor's or a NumPy array's), None for others
+    (lists, integer arrays: exact numbers)."""
+    if isinstance(value, torch.Tensor):
+        return value.dtype
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return torch.from_numpy(np.empty(0, value.dtype)).dtype
+    return None
 
 
 def as_point_clouds(X: object, Y: object) -> tuple[torch.Tensor, torch.Tensor, bool]:
@@ -276,7 +270,7 @@ def check_weights(w: object, n: int, name: str, like: torch.Tensor) -> torch.Ten
     if bool((t < 0).any()):
         raise ValueError(f"{name} must be non-negative, got a minimum of {t.min().item()}")
     total = t.sum().item()
-    if abs(total - 1.0) > _tolerance(t.dtype):
+    if abs(total - 1.0) > _weight_sum_tolerance(t.dtype):
         raise ValueError(f"{name} must sum to 1, got a sum of {total}")
     return t
 
@@ -293,10 +287,8 @@ def check_projections(projections: object, d: int, like: torch.Tensor) -> torch.
         raise ValueError(f"projections must have shape (d, L) = ({d}, L) with L >= 1, "
                          f"got {describe(t)}")
     check_finite(t, "projections")
-    err = (t.detach().norm(dim=0) - 1).abs().max().item()
-    if err > _tolerance(t.dtype):
-        raise ValueError(f"projections must have unit-norm columns, got a column norm off by "
-                         f"{err:.3g}")
+    check_unit_norm(t, "projections", dim=0, what="unit-norm columns",
+                    given=_given_dtype(projections))
     return t
 
 
@@ -307,9 +299,7 @@ def check_locations(loc: object, d: int, like: torch.Tensor, name: str = "loc") 
     if t.ndim not in (1, 2) or t.shape[-1] != d or t.numel() == 0:
         raise ValueError(f"{name} must have shape ({d},) or (k, {d}), got {describe(t)}")
     check_finite(t, name)
-    err = (t.detach().norm(dim=-1) - 1).abs().max().item()
-    if err > _tolerance(t.dtype):
-        raise ValueError(f"{name} must have unit norm, got a norm off by {err:.3g}")
+    check_unit_norm(t, name, given=_given_dtype(loc))
     return t
 
 

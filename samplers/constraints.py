@@ -1,9 +1,13 @@
 """Constraints and argument checks shared by the distributions on the sphere: the one place
 where the samplers validate what they are given (parameters, sample shapes, generators, dtypes).
 
-The unit-norm tolerance is ``sqrt(eps)`` of the dtype (about 1.5e-8 in float64, 3.5e-4 in
-float32): loose enough for a vector normalised in that dtype in any dimension up to 10^5, tight
-enough to reject a location that was never normalised.
+The checks here are also those of the discrepancies (``discrepancies._inputs`` imports them), so
+that a location or a direction is of unit norm under one rule wherever it is given:
+``| ||x|| - 1 | <= sqrt(eps)`` of the dtype ``x`` is used in, or of the dtype it was given in
+when that one is coarser (about 1.5e-8 for float64, 3.5e-4 for float32, 3.1e-2 for float16,
+8.8e-2 for bfloat16): loose enough for a vector normalised in
+that dtype in any dimension up to 10^5, tight enough to reject a location that was never
+normalised.
 
 Dtypes. Points (``loc``, draws, ``mean``) keep the dtype of ``loc``. The concentration, the
 mixture weights and the scalar results (``log_prob``, ``entropy``) are held in
@@ -104,18 +108,52 @@ def _check_representable(value: torch.Tensor, converted: torch.Tensor, name: str
         )
 
 
-def check_loc(loc: torch.Tensor, name: str = "loc") -> None:
-    """Raise ``ValueError`` unless ``loc`` is finite with unit norm along its last axis."""
-    if not torch.isfinite(loc).all():
-        raise ValueError(f"{name} must be finite, got non-finite values in {name}={loc}")
-    norm = torch.linalg.vector_norm(loc, dim=-1)
+def describe(value: object) -> str:
+    """A short repr for error messages (arrays are summarised by shape and dtype)."""
+    if isinstance(value, torch.Tensor):
+        return f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_finite(t: torch.Tensor, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` and the first bad value when ``t`` holds a NaN or an
+    infinity. One reduction in the common case: the sum is finite when every entry is (an
+    overflowing sum of finite entries falls back to the elementwise test, which then passes)."""
+    if bool(torch.isfinite(t.detach().sum())):
+        return
+    if not bool(torch.isfinite(t).all()):
+        bad = t[~torch.isfinite(t)].flatten()[0].item()
+        raise ValueError(f"{name} must be finite, got the value {bad} in {describe(t)}")
+
+
+def check_unit_norm(t: torch.Tensor, name: str, dim: int = -1,
+                    what: str = "unit norm along its last axis",
+                    given: torch.dtype | None = None) -> None:
+    """Raise ``ValueError`` unless the vectors of ``t`` along ``dim`` are points of the sphere:
+    ``| ||x|| - 1 | <= sqrt(eps)`` (:func:`unit_norm_tolerance`) of ``t``'s dtype, or of
+    ``given``, the dtype the caller gave them in, when that one is coarser (a vector normalised
+    in float32 and used in float64 carries float32's rounding). ``what`` names the vectors in
+    the message (``"unit-norm columns"`` for directions laid out as columns)."""
+    norm = torch.linalg.vector_norm(t.detach(), dim=dim)
     err = (norm - 1).abs().max().item() if norm.numel() else 0.0
-    tol = unit_norm_tolerance(loc.dtype)
+    dtype = t.dtype
+    if given is not None and torch.finfo(given).eps > torch.finfo(dtype).eps:
+        dtype = given
+    tol = unit_norm_tolerance(dtype)
     if err > tol:
         raise ValueError(
-            f"{name} must have unit norm along its last axis (tolerance {tol:.1e} in "
-            f"{loc.dtype}), got max | ||{name}|| - 1 | = {err:.3e}; norms {norm}"
+            f"{name} must have {what} (tolerance {tol:.1e} of {dtype}), got max "
+            f"| ||{name}|| - 1 | = {err:.3e}"
         )
+
+
+def check_loc(loc: torch.Tensor, name: str = "loc") -> None:
+    """Raise ``ValueError`` unless ``loc`` is finite with unit norm along its last axis."""
+    check_finite(loc, name)
+    check_unit_norm(loc, name)
 
 
 def check_concentration(kappa: torch.Tensor, name: str = "concentration") -> None:
