@@ -330,7 +330,7 @@ def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
 
 
 def finish(value: torch.Tensor, numpy_out: bool, log: bool,
-           entries: dict[str, torch.Tensor]) -> object:
+           entries: dict[str, torch.Tensor]) -> Result:
     """The public return convention: the value (tensor or NumPy float64), and with ``log=True``
     a pair ``(value, log)`` whose tensors are detached (NumPy arrays for NumPy inputs)."""
     out = to_output(value, numpy_out)

@@ -77,6 +77,7 @@ from samplers.sphere import householder_sign
 from . import _kernels as K
 from ._ascent import sphere_ascent
 from ._inputs import (
+    Result,
     as_point_clouds,
     check_beta,
     check_bool,
@@ -97,8 +98,6 @@ from ._slices import Pullback, fg_per_slice, fg_pullback
 from .slicing import slicing_scheme
 
 __all__ = ["DEFAULTS", "mssfg", "pssfg", "ssfg"]
-
-Result = torch.Tensor | np.float64 | tuple[torch.Tensor | np.float64, dict]
 
 DEFAULTS = {"n_projections": 100, "kappa": 10.0, "n_iter": 10, "lr": 0.5, "n_components": 5}
 """Default keywords of the three functions, defended by ``sliced-bench validate``'s
