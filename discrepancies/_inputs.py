@@ -3,9 +3,9 @@
 Every public discrepancy calls these helpers first, so that bad input fails the same way
 everywhere: a ``ValueError`` (wrong value) or ``TypeError`` (wrong kind of object) whose message
 names the argument and the offending value. Nothing downstream has to guard against NaN, empty
-sets or non-unit directions. The checks the samplers make too (finite values, unit norms and
-their tolerance) are theirs, from :mod:`samplers.constraints`, so that both packages accept the
-same locations and directions.
+sets or non-unit directions. The checks the samplers make too (the converter to tensors, finite
+values, unit norms and their tolerance) are theirs, from :mod:`samplers.constraints`, so that
+both packages accept the same locations and directions.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from samplers.constraints import check_finite, check_unit_norm, describe
+from samplers.constraints import as_real_tensor, check_finite, check_unit_norm, describe
 
 __all__ = [
     "Rescaled",
@@ -59,21 +59,9 @@ def _weight_sum_tolerance(dtype: torch.dtype) -> float:
 
 
 def to_tensor(value: object, name: str) -> tuple[torch.Tensor, bool]:
-    """``value`` as a floating tensor, and whether it came in as NumPy (or another array-like)."""
-    if isinstance(value, torch.Tensor):
-        if not (value.is_floating_point()):
-            raise TypeError(f"{name} must be a floating-point tensor, got {describe(value)}")
-        return value, False
-    if isinstance(value, str | bytes) or value is None:
-        raise TypeError(f"{name} must be a torch tensor or a NumPy array, got {describe(value)}")
-    try:
-        array = np.asarray(value)
-    except Exception as err:  # ragged lists and objects NumPy cannot read
-        raise TypeError(f"{name} must be a torch tensor or a NumPy array, "
-                        f"got {describe(value)}") from err
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got {describe(array)}")
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64)), True
+    """``value`` as a floating tensor (:func:`samplers.constraints.as_real_tensor`), and
+    whether it came in as NumPy (or another array-like)."""
+    return as_real_tensor(value, name), not isinstance(value, torch.Tensor)
 
 
 def _given_dtype(value: object) -> torch.dtype | None:

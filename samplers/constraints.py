@@ -59,40 +59,59 @@ def parameter_dtype(loc_dtype: torch.dtype) -> torch.dtype:
     return torch.promote_types(loc_dtype, torch.float32)
 
 
-def as_float_tensor(value, name: str, like: torch.Tensor | None = None,
-                    dtype: torch.dtype | None = None) -> torch.Tensor:
-    """``value`` as a real floating tensor, on ``like``'s device and in ``dtype`` (default:
-    ``like``'s dtype) when ``like`` is given.
+def as_real_tensor(value, name: str) -> torch.Tensor:
+    """The one converter of the samplers and the discrepancies: a floating tensor as it is
+    (device, dtype and autograd kept); a number, a NumPy array or a nested sequence of real
+    numbers as a float64 CPU tensor.
 
-    Raises ``TypeError`` for a tensor of non-floating dtype (integer, bool, complex) or a value
-    that is not a number, and ``ValueError`` for a finite value that the target dtype cannot
-    hold (it would become inf), naming ``name``, the value and the dtype's range.
+    Raises ``TypeError`` naming ``name`` and the value for a tensor of non-floating dtype
+    (integer, bool, complex), a bool, a string, None, or anything NumPy does not read as an
+    array of real numbers.
     """
     if isinstance(value, torch.Tensor):
         if not value.is_floating_point():
             raise TypeError(
                 f"{name} must be a floating-point tensor (float16, bfloat16, float32 or "
-                f"float64), got dtype {value.dtype}")
-        if like is None:
-            return value
-        target = like.dtype if dtype is None else dtype
-        out = value.to(device=like.device, dtype=target)
-        if torch.finfo(target).max < torch.finfo(value.dtype).max:
-            _check_representable(value, out, name)
-        return out
-    if isinstance(value, bool) or isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a number or a floating tensor, got {value!r}")
-    try:
-        wide = torch.as_tensor(value, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError) as err:
+                f"float64), got {describe(value)}")
+        return value
+    if isinstance(value, bool | np.bool_ | str | bytes) or value is None:
         raise TypeError(
-            f"{name} must be a number or a floating tensor, got {value!r}") from err
+            f"{name} must be a torch tensor or a NumPy array (or a number), got "
+            f"{describe(value)}")
+    try:
+        array = np.asarray(value)
+    except Exception as err:  # ragged lists and objects NumPy cannot read
+        raise TypeError(
+            f"{name} must be a torch tensor or a NumPy array (or a number), got "
+            f"{describe(value)}") from err
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got {describe(array)}")
+    array = np.asarray(array, dtype=np.float64)
+    # not np.ascontiguousarray on its own: it turns a 0-d array (a number) into shape (1,)
+    return torch.from_numpy(array if array.flags.c_contiguous else np.ascontiguousarray(array))
+
+
+def as_float_tensor(value, name: str, like: torch.Tensor | None = None,
+                    dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``value`` (:func:`as_real_tensor`) on ``like``'s device and in ``dtype`` (default:
+    ``like``'s dtype) when ``like`` is given; without ``like``, a tensor stays as it is and
+    anything else becomes torch's default dtype.
+
+    Raises ``TypeError`` as :func:`as_real_tensor`, and ``ValueError`` for a finite value that
+    the target dtype cannot hold (it would become inf), naming ``name``, the value and the
+    dtype's range.
+    """
+    tensor = isinstance(value, torch.Tensor)
+    value = as_real_tensor(value, name)
     if like is None:
+        if tensor:
+            return value
         target, device = torch.get_default_dtype(), None
     else:
         target, device = (like.dtype if dtype is None else dtype), like.device
-    out = wide.to(device=device, dtype=target)
-    _check_representable(wide, out, name)
+    out = value.to(device=device, dtype=target)
+    if torch.finfo(target).max < torch.finfo(value.dtype).max:
+        _check_representable(value, out, name)
     return out
 
 

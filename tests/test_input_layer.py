@@ -99,3 +99,20 @@ def test_a_location_is_checked_in_the_coarser_of_its_dtype_and_the_data_dtype():
     assert _accepts(lambda x: ssfg(X, Y, loc=x, n_projections=4, n_iter=0, seed=0), loc)
     assert not _accepts(lambda x: ssfg(X.double(), Y.double(), loc=x, n_projections=4,
                                        n_iter=0, seed=0), loc)
+
+
+@pytest.mark.parametrize("bad", [
+    torch.tensor([1, 0, 0]), torch.tensor([1, 0, 0], dtype=torch.complex64), "abc", True,
+    [[1.0, 0.0], [0.0]], np.array(["a", "b", "c"]), np.array([1 + 0j, 0, 0])])
+def test_one_converter_one_verdict(bad):
+    """A value that is not real numbers is refused with the same TypeError (naming loc) by the
+    samplers and the discrepancies. Mutation caught: a second converter on either side (the
+    samplers' former one said "must be a number or a floating tensor")."""
+    X, Y = _clouds(torch.float64)
+    messages = []
+    for call in (lambda: VonMisesFisher(bad, 1.0),
+                 lambda: ssfg(X, Y, loc=bad, n_projections=4, n_iter=0, seed=0)):
+        with pytest.raises(TypeError, match=r"^loc must ") as info:
+            call()
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
