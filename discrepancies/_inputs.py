@@ -4,8 +4,8 @@ Every public discrepancy calls these helpers first, so that bad input fails the 
 everywhere: a ``ValueError`` (wrong value) or ``TypeError`` (wrong kind of object) whose message
 names the argument and the offending value. Nothing downstream has to guard against NaN, empty
 sets or non-unit directions. The checks the samplers make too (the converter to tensors, finite
-values, unit norms and their tolerance) are theirs, from :mod:`samplers.constraints`, so that
-both packages accept the same locations and directions.
+values, unit norms and their tolerance, generators, the dtype kappa is held in) are theirs, from
+:mod:`samplers.constraints`, so that both packages accept the same locations and directions.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from samplers.constraints import as_real_tensor, check_finite, check_unit_norm, describe
+from samplers.constraints import (
+    as_real_tensor,
+    check_finite,
+    check_generator,
+    check_unit_norm,
+    describe,
+    parameter_dtype,
+)
 
 __all__ = [
     "Rescaled",
@@ -173,7 +180,7 @@ def check_kappa(kappa: object, dtype: torch.dtype | None = None) -> float:
     if kappa < 0:
         raise ValueError(f"kappa must be >= 0, got {kappa}")
     if dtype is not None:
-        held = torch.promote_types(dtype, torch.float32)
+        held = parameter_dtype(dtype)
         if kappa > torch.finfo(held).max:
             raise ValueError(f"kappa must be <= {torch.finfo(held).max:.4g} (the largest "
                              f"{held}) for {dtype} inputs, got kappa={kappa}; use float64 inputs")
@@ -302,9 +309,7 @@ def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
     """
     device = torch.device(device)
     if isinstance(seed, torch.Generator):
-        if seed.device.type != device.type:
-            raise ValueError(f"seed must be a generator on {device.type}, "
-                             f"got one on {seed.device}")
+        check_generator(seed, device, "seed")
         return seed
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())

@@ -213,21 +213,23 @@ def check_float_dtype(dtype, name: str = "dtype") -> None:
         )
 
 
-def check_generator(generator, device: torch.device | str | None) -> None:
+def check_generator(generator, device: torch.device | str | None,
+                    name: str = "generator") -> None:
     """Raise unless ``generator`` is None or a ``torch.Generator`` on the device of the draws
-    (``TypeError``, resp. ``ValueError``, naming ``generator``)."""
+    (``TypeError``, resp. ``ValueError``, naming ``name``)."""
     if generator is None:
         return
     if not isinstance(generator, torch.Generator):
         raise TypeError(
-            f"generator must be a torch.Generator or None, got {type(generator).__name__} "
-            f"generator={generator!r}"
+            f"{name} must be a torch.Generator or None, got {type(generator).__name__} "
+            f"{name}={generator!r}"
         )
     where = torch.device("cpu" if device is None else device)
     if generator.device.type != where.type:
         raise ValueError(
-            f"generator is on device {generator.device} but the draws are made on {where}; "
-            f"pass torch.Generator(device={where.type!r})"
+            f"{name} must be a generator on {where.type}: {name} is on device "
+            f"{generator.device} but the draws are made on {where}; pass "
+            f"torch.Generator(device={where.type!r})"
         )
 
 

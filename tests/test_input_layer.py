@@ -10,13 +10,15 @@ of the dtype.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
 
 from discrepancies import mssfg, pssfg, ssfg, sw
-from samplers import MixtureVonMisesFisher, PowerSpherical, VonMisesFisher
+from discrepancies._inputs import make_generator
+from samplers import MixtureVonMisesFisher, PowerSpherical, VonMisesFisher, uniform_sphere
 
 D = 3
 
@@ -116,3 +118,18 @@ def test_one_converter_one_verdict(bad):
             call()
         messages.append(str(info.value))
     assert messages[0] == messages[1]
+
+
+def test_one_generator_check():
+    """A generator on another device than the draws is refused by the samplers and the
+    discrepancies with one message, naming the argument of each (``generator``, ``seed``).
+    Mutation caught: a second device check in the discrepancies (their former message said
+    only "seed must be a generator on meta, got one on cpu")."""
+    g = torch.Generator()
+    messages = []
+    for name, call in (("generator", lambda: uniform_sphere(2, 3, generator=g, device="meta")),
+                       ("seed", lambda: make_generator(g, "meta"))):
+        with pytest.raises(ValueError, match=rf"^{name} must be a generator on meta") as info:
+            call()
+        messages.append(re.sub(rf"\b{name}\b(?= must| is on)", "NAME", str(info.value)))
+    assert messages[0] == messages[1], messages
