@@ -3,7 +3,9 @@
 Every public discrepancy calls these helpers first, so that bad input fails the same way
 everywhere: a ``ValueError`` (wrong value) or ``TypeError`` (wrong kind of object) whose message
 names the argument and the offending value. Nothing downstream has to guard against NaN, empty
-sets or non-unit directions.
+sets or non-unit directions. The checks the samplers make too (the converter to tensors, finite
+values, unit norms and their tolerance, generators, the dtype kappa is held in) are theirs, from
+:mod:`samplers.constraints`, so that both packages accept the same locations and directions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from samplers.constraints import (
+    as_real_tensor,
+    check_finite,
+    check_generator,
+    check_unit_norm,
+    describe,
+    parameter_dtype,
+)
 
 __all__ = [
     "Rescaled",
@@ -44,52 +55,30 @@ __all__ = [
 ]
 
 
-def describe(value: object) -> str:
-    """A short repr for error messages (arrays are summarised by shape and dtype)."""
-    if isinstance(value, torch.Tensor):
-        return f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
-    if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape} and dtype {value.dtype}"
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 Result = torch.Tensor | np.float64 | tuple[torch.Tensor | np.float64, dict]
 """What a public discrepancy returns (see :func:`finish`)."""
 
 
-def _tolerance(dtype: torch.dtype) -> float:
-    """Tolerance for unit norms and weight sums: 1e-6 in float64, about 1e-4 in float32."""
+def _weight_sum_tolerance(dtype: torch.dtype) -> float:
+    """Largest accepted ``|sum(w) - 1|`` for weights in ``dtype``: 1e-6 in float64, about 1e-4
+    in float32."""
     return min(max(1e-6, 1e3 * torch.finfo(dtype).eps), 1e-2)
 
 
 def to_tensor(value: object, name: str) -> tuple[torch.Tensor, bool]:
-    """``value`` as a floating tensor, and whether it came in as NumPy (or another array-like)."""
+    """``value`` as a floating tensor (:func:`samplers.constraints.as_real_tensor`), and
+    whether it came in as NumPy (or another array-like)."""
+    return as_real_tensor(value, name), not isinstance(value, torch.Tensor)
+
+
+def _given_dtype(value: object) -> torch.dtype | None:
+    """The floating dtype ``value`` came in (a tensor's or a NumPy array's), None for others
+    (lists, integer arrays: exact numbers)."""
     if isinstance(value, torch.Tensor):
-        if not (value.is_floating_point()):
-            raise TypeError(f"{name} must be a floating-point tensor, got {describe(value)}")
-        return value, False
-    if isinstance(value, str | bytes) or value is None:
-        raise TypeError(f"{name} must be a torch tensor or a NumPy array, got {describe(value)}")
-    try:
-        array = np.asarray(value)
-    except Exception as err:  # ragged lists and objects NumPy cannot read
-        raise TypeError(f"{name} must be a torch tensor or a NumPy array, "
-                        f"got {describe(value)}") from err
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got {describe(array)}")
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64)), True
-
-
-def check_finite(t: torch.Tensor, name: str) -> None:
-    """Raise when ``t`` holds a NaN or an infinity. One reduction in the common case: the sum is
-    finite when every entry is (an overflowing sum of finite entries falls back to the
-    elementwise test, which then passes)."""
-    if bool(torch.isfinite(t.detach().sum())):
-        return
-    if not bool(torch.isfinite(t).all()):
-        bad = t[~torch.isfinite(t)].flatten()[0].item()
-        raise ValueError(f"{name} must be finite, got the value {bad} in {describe(t)}")
+        return value.dtype
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return torch.from_numpy(np.empty(0, value.dtype)).dtype
+    return None
 
 
 def as_point_clouds(X: object, Y: object) -> tuple[torch.Tensor, torch.Tensor, bool]:
@@ -191,7 +180,7 @@ def check_kappa(kappa: object, dtype: torch.dtype | None = None) -> float:
     if kappa < 0:
         raise ValueError(f"kappa must be >= 0, got {kappa}")
     if dtype is not None:
-        held = torch.promote_types(dtype, torch.float32)
+        held = parameter_dtype(dtype)
         if kappa > torch.finfo(held).max:
             raise ValueError(f"kappa must be <= {torch.finfo(held).max:.4g} (the largest "
                              f"{held}) for {dtype} inputs, got kappa={kappa}; use float64 inputs")
@@ -276,7 +265,7 @@ def check_weights(w: object, n: int, name: str, like: torch.Tensor) -> torch.Ten
     if bool((t < 0).any()):
         raise ValueError(f"{name} must be non-negative, got a minimum of {t.min().item()}")
     total = t.sum().item()
-    if abs(total - 1.0) > _tolerance(t.dtype):
+    if abs(total - 1.0) > _weight_sum_tolerance(t.dtype):
         raise ValueError(f"{name} must sum to 1, got a sum of {total}")
     return t
 
@@ -293,10 +282,8 @@ def check_projections(projections: object, d: int, like: torch.Tensor) -> torch.
         raise ValueError(f"projections must have shape (d, L) = ({d}, L) with L >= 1, "
                          f"got {describe(t)}")
     check_finite(t, "projections")
-    err = (t.detach().norm(dim=0) - 1).abs().max().item()
-    if err > _tolerance(t.dtype):
-        raise ValueError(f"projections must have unit-norm columns, got a column norm off by "
-                         f"{err:.3g}")
+    check_unit_norm(t, "projections", dim=0, what="unit-norm columns",
+                    given=_given_dtype(projections))
     return t
 
 
@@ -307,9 +294,7 @@ def check_locations(loc: object, d: int, like: torch.Tensor, name: str = "loc") 
     if t.ndim not in (1, 2) or t.shape[-1] != d or t.numel() == 0:
         raise ValueError(f"{name} must have shape ({d},) or (k, {d}), got {describe(t)}")
     check_finite(t, name)
-    err = (t.detach().norm(dim=-1) - 1).abs().max().item()
-    if err > _tolerance(t.dtype):
-        raise ValueError(f"{name} must have unit norm, got a norm off by {err:.3g}")
+    check_unit_norm(t, name, given=_given_dtype(loc))
     return t
 
 
@@ -324,9 +309,7 @@ def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
     """
     device = torch.device(device)
     if isinstance(seed, torch.Generator):
-        if seed.device.type != device.type:
-            raise ValueError(f"seed must be a generator on {device.type}, "
-                             f"got one on {seed.device}")
+        check_generator(seed, device, "seed")
         return seed
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())
@@ -340,7 +323,7 @@ def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
 
 
 def finish(value: torch.Tensor, numpy_out: bool, log: bool,
-           entries: dict[str, torch.Tensor]) -> object:
+           entries: dict[str, torch.Tensor]) -> Result:
     """The public return convention: the value (tensor or NumPy float64), and with ``log=True``
     a pair ``(value, log)`` whose tensors are detached (NumPy arrays for NumPy inputs)."""
     out = to_output(value, numpy_out)

@@ -77,6 +77,7 @@ from samplers.sphere import householder_sign
 from . import _kernels as K
 from ._ascent import sphere_ascent
 from ._inputs import (
+    Result,
     as_point_clouds,
     check_beta,
     check_bool,
@@ -97,8 +98,6 @@ from ._slices import Pullback, fg_per_slice, fg_pullback
 from .slicing import slicing_scheme
 
 __all__ = ["DEFAULTS", "mssfg", "pssfg", "ssfg"]
-
-Result = torch.Tensor | np.float64 | tuple[torch.Tensor | np.float64, dict]
 
 DEFAULTS = {"n_projections": 100, "kappa": 10.0, "n_iter": 10, "lr": 0.5, "n_components": 5}
 """Default keywords of the three functions, defended by ``sliced-bench validate``'s
@@ -327,6 +326,12 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
     if d < 2:
         raise ValueError(f"X and Y must have dimension d >= 2 (directions live on S^(d-1)), "
                          f"got d={d}")
+    if loc is not None:
+        # checked in the caller's dtype, the one the location was normalised for
+        given = check_locations(loc, d, X).detach()
+        expected = (k, d) if location_key == "locations" else (d,)
+        if tuple(given.shape) != expected:
+            raise ValueError(f"loc must have shape {expected}, got {tuple(given.shape)}")
     generator = make_generator(seed, X.device)
     # huge or tiny data, or a large p: FG_beta is c times FG_beta' on rescaled data (the same
     # maximising location), see discrepancies._inputs.fused_rescaling
@@ -340,11 +345,7 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
         scores, _ = data.fg(data.projected(candidates.T), beta, p, need_grad=False)
         start = candidates[:, torch.topk(scores, k).indices].T
     else:
-        start = check_locations(loc, d, X).detach()
-        expected = (k, d) if location_key == "locations" else (d,)
-        if tuple(start.shape) != expected:
-            raise ValueError(f"loc must have shape {expected}, got {tuple(start.shape)}")
-        start = start.reshape(k, d)
+        start = given.to(X.dtype).reshape(k, d)
 
     draw = make_draw(kappa if variant.kappa is None else variant.kappa, L)
     weights = _stratum_weights(L, k, X)

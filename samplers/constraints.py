@@ -1,9 +1,13 @@
 """Constraints and argument checks shared by the distributions on the sphere: the one place
 where the samplers validate what they are given (parameters, sample shapes, generators, dtypes).
 
-The unit-norm tolerance is ``sqrt(eps)`` of the dtype (about 1.5e-8 in float64, 3.5e-4 in
-float32): loose enough for a vector normalised in that dtype in any dimension up to 10^5, tight
-enough to reject a location that was never normalised.
+The checks here are also those of the discrepancies (``discrepancies._inputs`` imports them), so
+that a location or a direction is of unit norm under one rule wherever it is given:
+``| ||x|| - 1 | <= sqrt(eps)`` of the dtype ``x`` is used in, or of the dtype it was given in
+when that one is coarser (about 1.5e-8 for float64, 3.5e-4 for float32, 3.1e-2 for float16,
+8.8e-2 for bfloat16): loose enough for a vector normalised in
+that dtype in any dimension up to 10^5, tight enough to reject a location that was never
+normalised.
 
 Dtypes. Points (``loc``, draws, ``mean``) keep the dtype of ``loc``. The concentration, the
 mixture weights and the scalar results (``log_prob``, ``entropy``) are held in
@@ -55,40 +59,59 @@ def parameter_dtype(loc_dtype: torch.dtype) -> torch.dtype:
     return torch.promote_types(loc_dtype, torch.float32)
 
 
-def as_float_tensor(value, name: str, like: torch.Tensor | None = None,
-                    dtype: torch.dtype | None = None) -> torch.Tensor:
-    """``value`` as a real floating tensor, on ``like``'s device and in ``dtype`` (default:
-    ``like``'s dtype) when ``like`` is given.
+def as_real_tensor(value, name: str) -> torch.Tensor:
+    """The one converter of the samplers and the discrepancies: a floating tensor as it is
+    (device, dtype and autograd kept); a number, a NumPy array or a nested sequence of real
+    numbers as a float64 CPU tensor.
 
-    Raises ``TypeError`` for a tensor of non-floating dtype (integer, bool, complex) or a value
-    that is not a number, and ``ValueError`` for a finite value that the target dtype cannot
-    hold (it would become inf), naming ``name``, the value and the dtype's range.
+    Raises ``TypeError`` naming ``name`` and the value for a tensor of non-floating dtype
+    (integer, bool, complex), a bool, a string, None, or anything NumPy does not read as an
+    array of real numbers.
     """
     if isinstance(value, torch.Tensor):
         if not value.is_floating_point():
             raise TypeError(
                 f"{name} must be a floating-point tensor (float16, bfloat16, float32 or "
-                f"float64), got dtype {value.dtype}")
-        if like is None:
-            return value
-        target = like.dtype if dtype is None else dtype
-        out = value.to(device=like.device, dtype=target)
-        if torch.finfo(target).max < torch.finfo(value.dtype).max:
-            _check_representable(value, out, name)
-        return out
-    if isinstance(value, bool) or isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a number or a floating tensor, got {value!r}")
-    try:
-        wide = torch.as_tensor(value, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError) as err:
+                f"float64), got {describe(value)}")
+        return value
+    if isinstance(value, bool | np.bool_ | str | bytes) or value is None:
         raise TypeError(
-            f"{name} must be a number or a floating tensor, got {value!r}") from err
+            f"{name} must be a torch tensor or a NumPy array (or a number), got "
+            f"{describe(value)}")
+    try:
+        array = np.asarray(value)
+    except Exception as err:  # ragged lists and objects NumPy cannot read
+        raise TypeError(
+            f"{name} must be a torch tensor or a NumPy array (or a number), got "
+            f"{describe(value)}") from err
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got {describe(array)}")
+    array = np.asarray(array, dtype=np.float64)
+    # not np.ascontiguousarray on its own: it turns a 0-d array (a number) into shape (1,)
+    return torch.from_numpy(array if array.flags.c_contiguous else np.ascontiguousarray(array))
+
+
+def as_float_tensor(value, name: str, like: torch.Tensor | None = None,
+                    dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``value`` (:func:`as_real_tensor`) on ``like``'s device and in ``dtype`` (default:
+    ``like``'s dtype) when ``like`` is given; without ``like``, a tensor stays as it is and
+    anything else becomes torch's default dtype.
+
+    Raises ``TypeError`` as :func:`as_real_tensor`, and ``ValueError`` for a finite value that
+    the target dtype cannot hold (it would become inf), naming ``name``, the value and the
+    dtype's range.
+    """
+    tensor = isinstance(value, torch.Tensor)
+    value = as_real_tensor(value, name)
     if like is None:
+        if tensor:
+            return value
         target, device = torch.get_default_dtype(), None
     else:
         target, device = (like.dtype if dtype is None else dtype), like.device
-    out = wide.to(device=device, dtype=target)
-    _check_representable(wide, out, name)
+    out = value.to(device=device, dtype=target)
+    if torch.finfo(target).max < torch.finfo(value.dtype).max:
+        _check_representable(value, out, name)
     return out
 
 
@@ -104,18 +127,52 @@ def _check_representable(value: torch.Tensor, converted: torch.Tensor, name: str
         )
 
 
-def check_loc(loc: torch.Tensor, name: str = "loc") -> None:
-    """Raise ``ValueError`` unless ``loc`` is finite with unit norm along its last axis."""
-    if not torch.isfinite(loc).all():
-        raise ValueError(f"{name} must be finite, got non-finite values in {name}={loc}")
-    norm = torch.linalg.vector_norm(loc, dim=-1)
+def describe(value: object) -> str:
+    """A short repr for error messages (arrays are summarised by shape and dtype)."""
+    if isinstance(value, torch.Tensor):
+        return f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_finite(t: torch.Tensor, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` and the first bad value when ``t`` holds a NaN or an
+    infinity. One reduction in the common case: the sum is finite when every entry is (an
+    overflowing sum of finite entries falls back to the elementwise test, which then passes)."""
+    if bool(torch.isfinite(t.detach().sum())):
+        return
+    if not bool(torch.isfinite(t).all()):
+        bad = t[~torch.isfinite(t)].flatten()[0].item()
+        raise ValueError(f"{name} must be finite, got the value {bad} in {describe(t)}")
+
+
+def check_unit_norm(t: torch.Tensor, name: str, dim: int = -1,
+                    what: str = "unit norm along its last axis",
+                    given: torch.dtype | None = None) -> None:
+    """Raise ``ValueError`` unless the vectors of ``t`` along ``dim`` are points of the sphere:
+    ``| ||x|| - 1 | <= sqrt(eps)`` (:func:`unit_norm_tolerance`) of ``t``'s dtype, or of
+    ``given``, the dtype the caller gave them in, when that one is coarser (a vector normalised
+    in float32 and used in float64 carries float32's rounding). ``what`` names the vectors in
+    the message (``"unit-norm columns"`` for directions laid out as columns)."""
+    norm = torch.linalg.vector_norm(t.detach(), dim=dim)
     err = (norm - 1).abs().max().item() if norm.numel() else 0.0
-    tol = unit_norm_tolerance(loc.dtype)
+    dtype = t.dtype
+    if given is not None and torch.finfo(given).eps > torch.finfo(dtype).eps:
+        dtype = given
+    tol = unit_norm_tolerance(dtype)
     if err > tol:
         raise ValueError(
-            f"{name} must have unit norm along its last axis (tolerance {tol:.1e} in "
-            f"{loc.dtype}), got max | ||{name}|| - 1 | = {err:.3e}; norms {norm}"
+            f"{name} must have {what} (tolerance {tol:.1e} of {dtype}), got max "
+            f"| ||{name}|| - 1 | = {err:.3e}"
         )
+
+
+def check_loc(loc: torch.Tensor, name: str = "loc") -> None:
+    """Raise ``ValueError`` unless ``loc`` is finite with unit norm along its last axis."""
+    check_finite(loc, name)
+    check_unit_norm(loc, name)
 
 
 def check_concentration(kappa: torch.Tensor, name: str = "concentration") -> None:
@@ -156,21 +213,23 @@ def check_float_dtype(dtype, name: str = "dtype") -> None:
         )
 
 
-def check_generator(generator, device: torch.device | str | None) -> None:
+def check_generator(generator, device: torch.device | str | None,
+                    name: str = "generator") -> None:
     """Raise unless ``generator`` is None or a ``torch.Generator`` on the device of the draws
-    (``TypeError``, resp. ``ValueError``, naming ``generator``)."""
+    (``TypeError``, resp. ``ValueError``, naming ``name``)."""
     if generator is None:
         return
     if not isinstance(generator, torch.Generator):
         raise TypeError(
-            f"generator must be a torch.Generator or None, got {type(generator).__name__} "
-            f"generator={generator!r}"
+            f"{name} must be a torch.Generator or None, got {type(generator).__name__} "
+            f"{name}={generator!r}"
         )
     where = torch.device("cpu" if device is None else device)
     if generator.device.type != where.type:
         raise ValueError(
-            f"generator is on device {generator.device} but the draws are made on {where}; "
-            f"pass torch.Generator(device={where.type!r})"
+            f"{name} must be a generator on {where.type}: {name} is on device "
+            f"{generator.device} but the draws are made on {where}; pass "
+            f"torch.Generator(device={where.type!r})"
         )
 
 

@@ -1,0 +1,135 @@
+"""The samplers and the discrepancies share one validation layer: a location or direction is of
+unit norm under one rule, whichever side checks it.
+
+The rule: ``| ||x|| - 1 | <= sqrt(eps)`` of the dtype ``x`` is used in, or of the dtype it
+was given in when that one is coarser (about 1.5e-8 for float64, 3.5e-4 for float32). The
+vectors below are ``(1 + e) e_1`` in their dtype, so the norm error is ``e`` up to one rounding
+of the dtype.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from discrepancies import mssfg, pssfg, ssfg, sw
+from discrepancies._inputs import make_generator
+from samplers import MixtureVonMisesFisher, PowerSpherical, VonMisesFisher, uniform_sphere
+
+D = 3
+
+
+def _clouds(dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return (torch.randn(6, D, generator=g, dtype=torch.float64).to(dtype),
+            torch.randn(6, D, generator=g, dtype=torch.float64).to(dtype))
+
+
+def _checkers(dtype: torch.dtype) -> dict:
+    """Every public entry point that takes a point of the sphere, as a function of it."""
+    X, Y = _clouds(dtype)
+    small = {"n_projections": 4, "n_iter": 0, "seed": 0}
+    return {
+        "VonMisesFisher": lambda x: VonMisesFisher(x, 1.0),
+        "PowerSpherical": lambda x: PowerSpherical(x, 1.0),
+        "MixtureVonMisesFisher": lambda x: MixtureVonMisesFisher(x.unsqueeze(0), 1.0),
+        "ssfg": lambda x: ssfg(X, Y, loc=x, **small),
+        "pssfg": lambda x: pssfg(X, Y, loc=x, **small),
+        "mssfg": lambda x: mssfg(X, Y, loc=x.unsqueeze(0), n_components=1, **small),
+        "sw projections": lambda x: sw(X, Y, projections=x.unsqueeze(1)),
+    }
+
+
+def _accepts(check, x: torch.Tensor) -> bool:
+    try:
+        check(x)
+    except ValueError as err:
+        assert "unit norm" in str(err) or "unit-norm" in str(err), err
+        return False
+    return True
+
+
+def _off_by(error: float, dtype: torch.dtype) -> torch.Tensor:
+    x = torch.zeros(D, dtype=torch.float64)
+    x[0] = 1 + error
+    return x.to(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("factor", [0.5, 2.0])
+def test_every_entry_point_applies_the_stated_unit_norm_rule(dtype, factor):
+    """Half the tolerance is accepted everywhere, twice it refused everywhere. Mutations
+    caught: any entry point with a tolerance ten times looser or tighter than sqrt(eps)."""
+    tol = math.sqrt(torch.finfo(dtype).eps)
+    x = _off_by(factor * tol, dtype)
+    verdicts = {name: _accepts(check, x) for name, check in _checkers(dtype).items()}
+    assert verdicts == dict.fromkeys(verdicts, factor < 1)
+
+
+@pytest.mark.parametrize(("dtype", "error"), [
+    (torch.float64, 1e-7), (torch.float64, 5e-7), (torch.float32, 2e-4), (torch.float32, 3e-4),
+    (torch.float16, 2e-2), (torch.bfloat16, 5e-2)])
+def test_samplers_and_discrepancies_agree_on_every_location(dtype, error):
+    """Norm errors between the two tolerances the samplers and the discrepancies once had
+    (sqrt(eps) against max(1e-6, 1e3 eps) capped at 1e-2): one verdict for all. Mutation
+    caught: a second tolerance on either side (the discrepancies' old one accepted 1e-7 in
+    float64 that VonMisesFisher refused, and refused 2e-4 in float32 that it accepted)."""
+    x = _off_by(error, dtype)
+    verdicts = {name: _accepts(check, x) for name, check in _checkers(dtype).items()}
+    assert len(set(verdicts.values())) == 1, verdicts
+
+
+def test_a_location_is_checked_in_the_coarser_of_its_dtype_and_the_data_dtype():
+    """A float64 location used with float32 data is checked in float32, and a float32 one used
+    with float64 data in float32 too (it carries float32's rounding); a float64 one with float64
+    data in float64. Mutations caught: the tolerance of the data's dtype alone (the float32
+    location refused with float64 data), or of the given dtype alone (the float64 location
+    refused with float32 data)."""
+    tol32 = math.sqrt(torch.finfo(torch.float32).eps)
+    x32 = _off_by(0.5 * tol32, torch.float32)
+    X, Y = _clouds(torch.float64)
+    assert _accepts(lambda x: ssfg(X, Y, loc=x, n_projections=4, n_iter=0, seed=0), x32)
+    assert _accepts(lambda x: sw(X, Y, projections=x.unsqueeze(1)), x32)
+    assert _accepts(lambda x: sw(X.numpy(), Y.numpy(), projections=x), x32.numpy()[:, None])
+    assert not _accepts(lambda x: sw(X, Y, projections=x.unsqueeze(1)), x32.double())
+    X, Y = _clouds(torch.float32)
+    loc = np.array([1 + 2e-4, 0.0, 0.0])
+    assert _accepts(lambda x: ssfg(X, Y, loc=x, n_projections=4, n_iter=0, seed=0), loc)
+    assert not _accepts(lambda x: ssfg(X.double(), Y.double(), loc=x, n_projections=4,
+                                       n_iter=0, seed=0), loc)
+
+
+@pytest.mark.parametrize("bad", [
+    torch.tensor([1, 0, 0]), torch.tensor([1, 0, 0], dtype=torch.complex64), "abc", True,
+    [[1.0, 0.0], [0.0]], np.array(["a", "b", "c"]), np.array([1 + 0j, 0, 0])])
+def test_one_converter_one_verdict(bad):
+    """A value that is not real numbers is refused with the same TypeError (naming loc) by the
+    samplers and the discrepancies. Mutation caught: a second converter on either side (the
+    samplers' former one said "must be a number or a floating tensor")."""
+    X, Y = _clouds(torch.float64)
+    messages = []
+    for call in (lambda: VonMisesFisher(bad, 1.0),
+                 lambda: ssfg(X, Y, loc=bad, n_projections=4, n_iter=0, seed=0)):
+        with pytest.raises(TypeError, match=r"^loc must ") as info:
+            call()
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+def test_one_generator_check():
+    """A generator on another device than the draws is refused by the samplers and the
+    discrepancies with one message, naming the argument of each (``generator``, ``seed``).
+    Mutation caught: a second device check in the discrepancies (their former message said
+    only "seed must be a generator on meta, got one on cpu")."""
+    g = torch.Generator()
+    messages = []
+    for name, call in (("generator", lambda: uniform_sphere(2, 3, generator=g, device="meta")),
+                       ("seed", lambda: make_generator(g, "meta"))):
+        with pytest.raises(ValueError, match=rf"^{name} must be a generator on meta") as info:
+            call()
+        messages.append(re.sub(rf"\b{name}\b(?= must| is on)", "NAME", str(info.value)))
+    assert messages[0] == messages[1], messages
