@@ -13,7 +13,13 @@ import torch
 
 from samplers import uniform_sphere
 
-from ._inputs import check_fits, check_n_projections, check_projections, make_generator
+from ._inputs import (
+    check_fits,
+    check_n_projections,
+    check_projections,
+    make_generator,
+    widest_float,
+)
 
 __all__ = ["random_projections", "resolve_projections"]
 
@@ -30,8 +36,8 @@ def random_projections(d: int, n_projections: int, generator: torch.Generator,
     if d == 1:  # the samplers start at S^1; every 1-D slice is then the data itself, up to sign
         signs = torch.randint(0, 2, (1, n_projections), generator=generator, device=device)
         return (2 * signs - 1).to(dtype)
-    draw_dtype = torch.float32 if torch.device(device).type == "mps" else torch.float64
-    theta = uniform_sphere(n_projections, d, generator=generator, dtype=draw_dtype, device=device)
+    theta = uniform_sphere(n_projections, d, generator=generator, dtype=widest_float(device),
+                           device=device)
     return theta.to(dtype).T
 
 

@@ -344,9 +344,10 @@ def pth_root(value: torch.Tensor, p: float) -> torch.Tensor:
     return torch.where(positive, safe ** (1.0 / p), torch.zeros_like(value))
 
 
-def _work_dtype(device: torch.device) -> torch.dtype:
-    """The dtype of rescaled computations: float64 (float32 on MPS, which has no float64)."""
-    return torch.float32 if device.type == "mps" else torch.float64
+def widest_float(device: torch.device | str) -> torch.dtype:
+    """float64, or float32 on MPS, which has no float64: the dtype of direction draws (so that a
+    seed gives the same directions whatever the data's dtype) and of rescaled computations."""
+    return torch.float32 if torch.device(device).type == "mps" else torch.float64
 
 
 def times_pow2(t: torch.Tensor, k: int) -> torch.Tensor:
@@ -442,7 +443,7 @@ def _range_exponent(X: torch.Tensor, Y: torch.Tensor, degree: float, count: int)
 
 def _rescaled(X: torch.Tensor, Y: torch.Tensor, exponent: int, log2_factor: float,
               beta: float | None = None) -> Rescaled:
-    work = _work_dtype(X.device)
+    work = widest_float(X.device)
     return Rescaled(times_pow2(X.to(work), -exponent), times_pow2(Y.to(work), -exponent),
                     log2_factor, X.dtype, beta)
 

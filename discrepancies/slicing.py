@@ -75,7 +75,7 @@ import scipy.stats
 import torch
 
 from ._directions import random_projections
-from ._inputs import describe
+from ._inputs import describe, widest_float
 
 __all__ = [
     "SCHEMES",
@@ -98,11 +98,6 @@ _SOBOL_BITS = 30
 _SOBOL_MAX_D = 21201
 
 
-def _draw_dtype(device: torch.device) -> torch.dtype:
-    """float64 (float32 on MPS, which has none), as :func:`random_projections` draws."""
-    return torch.float32 if torch.device(device).type == "mps" else torch.float64
-
-
 def haar_columns(G: torch.Tensor) -> torch.Tensor:
     """The Q factor of the reduced QR of ``G`` (..., d, k), k <= d, with the signs of R's
     diagonal moved into Q: for G with i.i.d. standard Gaussian entries, the first k columns of
@@ -118,7 +113,7 @@ def orthogonal_projections(d: int, n_projections: int, generator: torch.Generato
     """``n_projections`` directions (d, L) in blocks of d orthonormal columns, each block an
     independent Haar rotation; the last L mod d directions are the first columns of one more
     (see the module docstring)."""
-    draw_dtype = _draw_dtype(device)
+    draw_dtype = widest_float(device)
     full, rest = divmod(n_projections, d)
     blocks = []
     if full:
