@@ -11,7 +11,6 @@ values, unit norms and their tolerance, generators, the dtype kappa is held in) 
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from dataclasses import dataclass
 
@@ -22,6 +21,8 @@ from samplers.constraints import (
     as_real_tensor,
     check_finite,
     check_generator,
+    check_positive_int,
+    check_real,
     check_unit_norm,
     describe,
     parameter_dtype,
@@ -140,15 +141,6 @@ def check_equal_size(X: torch.Tensor, Y: torch.Tensor) -> None:
                          f"got n={X.shape[0]} and m={Y.shape[0]}")
 
 
-def _check_real(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {describe(value)}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
 def check_bool(value: object, name: str) -> bool:
     """A flag: ``True`` or ``False`` (Python or NumPy bool), nothing that merely converts to one
     (``log="no"`` would otherwise be read as true)."""
@@ -159,26 +151,18 @@ def check_bool(value: object, name: str) -> bool:
 
 def check_p(p: object) -> float:
     """The order p of W_p: a finite real number >= 1."""
-    p = _check_real(p, "p")
-    if p < 1:
-        raise ValueError(f"p must be >= 1, got {p}")
-    return p
+    return check_real(p, "p", 1)
 
 
 def check_beta(beta: object) -> float:
     """The fused weight beta in [0, 1] (0: Wasserstein only, 1: structure only)."""
-    beta = _check_real(beta, "beta")
-    if not 0.0 <= beta <= 1.0:
-        raise ValueError(f"beta must be in [0, 1], got {beta}")
-    return beta
+    return check_real(beta, "beta", 0, 1)
 
 
 def check_kappa(kappa: object, dtype: torch.dtype | None = None) -> float:
     """A concentration kappa >= 0 (0: uniform directions); with ``dtype`` (the data's), also
     within the range of the dtype the samplers hold it in (``dtype``, at least float32)."""
-    kappa = _check_real(kappa, "kappa")
-    if kappa < 0:
-        raise ValueError(f"kappa must be >= 0, got {kappa}")
+    kappa = check_real(kappa, "kappa", 0)
     if dtype is not None:
         held = parameter_dtype(dtype)
         if kappa > torch.finfo(held).max:
@@ -189,20 +173,7 @@ def check_kappa(kappa: object, dtype: torch.dtype | None = None) -> float:
 
 def check_lr(lr: object) -> float:
     """An ascent step size > 0."""
-    lr = _check_real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    return lr
-
-
-def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
-    """An integer (Python or NumPy, not bool) >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {describe(value)}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+    return check_real(lr, "lr", 0, strict=True)
 
 
 def check_n_projections(n_projections: object) -> int:
@@ -313,13 +284,11 @@ def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
         return seed
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())
-    elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be None, an int or a torch.Generator, got {describe(seed)}")
-    elif seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    elif seed >= 2**64:
-        raise ValueError(f"seed must be < 2**64 (seeds are 64-bit), got {seed}")
-    return torch.Generator(device=device).manual_seed(int(seed))
+    else:
+        seed = check_positive_int(seed, "seed", 0, kind="None, an int or a torch.Generator")
+        if seed >= 2**64:
+            raise ValueError(f"seed must be < 2**64 (seeds are 64-bit), got seed={seed}")
+    return torch.Generator(device=device).manual_seed(seed)
 
 
 def finish(value: torch.Tensor, numpy_out: bool, log: bool,

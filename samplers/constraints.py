@@ -20,7 +20,7 @@ dtype (1e39 with a float32 ``loc``) is refused with the dtype named, never turne
 from __future__ import annotations
 
 import math
-import operator
+import numbers
 
 import numpy as np
 import torch
@@ -182,12 +182,55 @@ def check_concentration(kappa: torch.Tensor, name: str = "concentration") -> Non
         raise ValueError(f"{name} must be finite and >= 0, got {name}={kappa}")
 
 
-def check_dimension(d: int, name: str = "d") -> None:
-    """Raise ``ValueError`` unless the ambient dimension is an integer >= 2."""
-    if isinstance(d, bool) or not isinstance(d, int):
-        raise TypeError(f"{name} must be an int, got {d!r}")
-    if d < 2:
-        raise ValueError(f"{name} must be >= 2 (the sphere S^(d-1) in R^d), got {name}={d}")
+def check_positive_int(value: object, name: str, minimum: int = 1, why: str = "",
+                       kind: str = "an integer") -> int:
+    """``value`` as an int, when it is an integer (Python or NumPy, not bool) ``>= minimum``:
+    the one integer check of the samplers and the discrepancies.
+
+    Otherwise a ``TypeError`` (``"n must be an integer, got n=2.5"``) or a ``ValueError``
+    (``"n must be >= 1, got n=0"``) that names the argument and the value. ``why`` follows
+    the bound in the message (the reason for it); ``kind`` names what is accepted where the
+    caller takes other kinds too (``"None, an int or a torch.Generator"``).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {kind}, got {name}={describe(value)}")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}{why}, got {name}={value}")
+    return value
+
+
+def check_real(value: object, name: str, minimum: float | None = None,
+               maximum: float | None = None, strict: bool = False) -> float:
+    """``value`` as a float, when it is a finite real number (Python or NumPy, not bool)
+    ``>= minimum`` (``> minimum`` when ``strict``) and ``<= maximum``: the one check of the
+    real-number arguments of the samplers and the discrepancies.
+
+    Otherwise a ``TypeError`` (``"p must be a real number, got p='2'"``) or a ``ValueError``
+    (``"p must be >= 1, got p=0.5"``, ``"beta must be in [0, 1], got beta=1.5"``,
+    ``"kappa must be finite, got kappa=nan"``) that names the argument and the value.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {name}={describe(value)}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {name}={value}")
+    low = minimum is not None and (value <= minimum if strict else value < minimum)
+    if low or (maximum is not None and value > maximum):
+        if maximum is None:
+            bound = f"{'>' if strict else '>='} {minimum:g}"
+        elif minimum is None:
+            bound = f"<= {maximum:g}"
+        else:
+            bound = f"in {'(' if strict else '['}{minimum:g}, {maximum:g}]"
+        raise ValueError(f"{name} must be {bound}, got {name}={value}")
+    return value
+
+
+def check_dimension(d: object, name: str = "d") -> int:
+    """The ambient dimension as an int, when it is an integer >= 2
+    (:func:`check_positive_int`)."""
+    return check_positive_int(d, name, 2, " (the sphere S^(d-1) in R^d)")
 
 
 def check_weights(weights: torch.Tensor, k: int, name: str = "weights") -> None:
@@ -236,25 +279,17 @@ def check_generator(generator, device: torch.device | str | None,
 def check_sample_shape(sample_shape, per_draw: int, name: str = "sample_shape") -> torch.Size:
     """``sample_shape`` as a ``torch.Size``, or ``TypeError`` / ``ValueError`` naming ``name``.
 
-    It must be a tuple, list or ``torch.Size`` of ints ``>= 0`` (as in torch.distributions), and
+    It must be a tuple, list or ``torch.Size`` of integers ``>= 0`` (as in
+    torch.distributions; each checked by :func:`check_positive_int`, named ``name[i]``), and
     the draws it asks for, ``prod(sample_shape) * per_draw`` elements (``per_draw``: the
     elements of one draw of the whole batch), must be indexable by torch.
     """
     if not isinstance(sample_shape, (tuple, list)):
         raise TypeError(
             f"{name} must be a tuple of ints (a torch.Size), got {name}={sample_shape!r}")
-    sizes = []
-    for size in sample_shape:
-        try:
-            if isinstance(size, bool):
-                raise TypeError
-            sizes.append(operator.index(size))
-        except TypeError:
-            raise TypeError(
-                f"{name} must be a tuple of ints, got {name}={sample_shape!r}") from None
-    if any(size < 0 for size in sizes):
-        raise ValueError(f"{name} must have sizes >= 0, got {name}={tuple(sizes)}")
-    check_numel((*sizes, per_draw), name, tuple(sizes))
+    sizes = tuple(check_positive_int(size, f"{name}[{i}]", 0)
+                  for i, size in enumerate(sample_shape))
+    check_numel((*sizes, per_draw), name, sizes)
     return torch.Size(sizes)
 
 

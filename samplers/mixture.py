@@ -20,7 +20,9 @@ from samplers.base import SphereDistribution
 from samplers.constraints import (
     as_float_tensor,
     check_concentration,
+    check_dimension,
     check_loc,
+    check_positive_int,
     check_weights,
     parameter_dtype,
     unit_vector,
@@ -56,9 +58,8 @@ class MixtureVonMisesFisher(SphereDistribution):
         locs = as_float_tensor(locs, "locs")
         if locs.ndim != 2:
             raise ValueError(f"locs must have shape (k, d), got shape {tuple(locs.shape)}")
-        k, d = locs.shape
-        if k < 1 or d < 2:
-            raise ValueError(f"locs must have shape (k, d) with k >= 1 and d >= 2, got {(k, d)}")
+        k = check_positive_int(locs.shape[0], "locs.shape[0]", 1, " (one row per component)")
+        d = check_dimension(locs.shape[1], "locs.shape[1]")
         dtype = parameter_dtype(locs.dtype)
         kappa = as_float_tensor(concentrations, "concentrations", like=locs, dtype=dtype)
         if kappa.shape not in ((), (k,)):
