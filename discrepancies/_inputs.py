@@ -27,6 +27,7 @@ from samplers.constraints import (
     describe,
     parameter_dtype,
 )
+from samplers.constraints import check_weights as check_weight_vector
 
 __all__ = [
     "Rescaled",
@@ -58,12 +59,6 @@ __all__ = [
 
 Result = torch.Tensor | np.float64 | tuple[torch.Tensor | np.float64, dict]
 """What a public discrepancy returns (see :func:`finish`)."""
-
-
-def _weight_sum_tolerance(dtype: torch.dtype) -> float:
-    """Largest accepted ``|sum(w) - 1|`` for weights in ``dtype``: 1e-6 in float64, about 1e-4
-    in float32."""
-    return min(max(1e-6, 1e3 * torch.finfo(dtype).eps), 1e-2)
 
 
 def to_tensor(value: object, name: str) -> tuple[torch.Tensor, bool]:
@@ -214,9 +209,10 @@ def check_n_iter(n_iter: object) -> int:
 def check_weights(w: object, n: int, name: str, like: torch.Tensor) -> torch.Tensor | None:
     """Weights of a discrete measure: None (uniform) or shape (n,), finite, >= 0, summing to 1.
 
-    Returned as a tensor with the dtype and device of ``like``. The sum must be 1 within
-    ``1e-6`` (float64) or ``~1e-4`` (float32): weights are not renormalised silently, because a
-    sum far from 1 usually means the wrong vector was passed.
+    Returned as a tensor with the dtype and device of ``like``, checked by
+    :func:`samplers.constraints.check_weights`: the sum must be 1 within
+    :func:`samplers.constraints.weight_sum_tolerance` of that dtype (1e-6 in float64, about
+    1.2e-4 in float32); weights are not renormalised silently.
 
     Weights that require a gradient are refused (``ValueError``): the discrepancies are
     differentiated in the points only. (As a function of the weights, W_p is not differentiable
@@ -230,14 +226,7 @@ def check_weights(w: object, n: int, name: str, like: torch.Tensor) -> torch.Ten
                          f"in X and Y, not in the weights; pass {name}.detach()")
     t, _ = to_tensor(w, name)
     t = t.to(dtype=like.dtype, device=like.device)
-    if t.ndim != 1 or t.shape[0] != n:
-        raise ValueError(f"{name} must have shape ({n},), got {describe(t)}")
-    check_finite(t, name)
-    if bool((t < 0).any()):
-        raise ValueError(f"{name} must be non-negative, got a minimum of {t.min().item()}")
-    total = t.sum().item()
-    if abs(total - 1.0) > _weight_sum_tolerance(t.dtype):
-        raise ValueError(f"{name} must sum to 1, got a sum of {total}")
+    check_weight_vector(t, n, name)
     return t
 
 

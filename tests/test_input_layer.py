@@ -190,3 +190,29 @@ def test_one_real_number_check(bad, error, expected):
         with pytest.raises(error) as info:
             call()
         assert str(info.value) == expected
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [
+    (torch.float64, 1e-6), (torch.float32, 1e3 * torch.finfo(torch.float32).eps)])
+@pytest.mark.parametrize("sign", [1, -1])
+@pytest.mark.parametrize("factor", [0.99, 1.01])
+def test_one_weight_sum_tolerance(dtype, tol, sign, factor):
+    """Weights whose sum misses 1 by 0.99 of the stated tolerance (1e-6 in float64, 1e3 eps
+    in float32) are accepted, by 1.01 of it refused, by a mixture (its ``weights``) and by sw
+    (``a`` and ``b``) alike. Mutations caught: the mixture's former rule max(1e-6, k eps)
+    (refuses 0.99 * 1.2e-4 in float32), or either side's tolerance 2% looser or tighter."""
+    k = 4
+    off = sign * factor * tol
+    w = torch.full((k,), (1 + off) / k, dtype=torch.float64).to(dtype)
+    # the construction: the sum, in w's dtype, misses 1 by off up to 1e-3 of tol
+    assert abs(w.sum().item() - 1 - off) < 1e-3 * tol
+    X, Y = (t[:k] for t in _clouds(dtype))
+    calls = {"weights": lambda: MixtureVonMisesFisher(torch.eye(k, dtype=dtype), 1.0, w),
+             "a": lambda: sw(X, Y, a=w, n_projections=4, seed=0),
+             "b": lambda: sw(X, Y, b=w, n_projections=4, seed=0)}
+    for name, call in calls.items():
+        if factor < 1:
+            call()
+        else:
+            with pytest.raises(ValueError, match=rf"^{name} must sum to 1, got a sum of "):
+                call()
