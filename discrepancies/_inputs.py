@@ -4,8 +4,9 @@ Every public discrepancy calls these helpers first, so that bad input fails the 
 everywhere: a ``ValueError`` (wrong value) or ``TypeError`` (wrong kind of object) whose message
 names the argument and the offending value. Nothing downstream has to guard against NaN, empty
 sets or non-unit directions. The checks the samplers make too (the converter to tensors, finite
-values, unit norms and their tolerance, generators, the dtype kappa is held in) are theirs, from
-:mod:`samplers.constraints`, so that both packages accept the same locations and directions.
+values, unit norms and their tolerance, integers, real numbers, weights and the tolerance of
+their sum, generators, the dtype kappa is held in) are theirs, from :mod:`samplers.constraints`,
+so that both packages accept the same arguments and refuse them with the same messages.
 """
 
 from __future__ import annotations

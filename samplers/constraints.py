@@ -1,8 +1,11 @@
 """Constraints and argument checks shared by the distributions on the sphere: the one place
-where the samplers validate what they are given (parameters, sample shapes, generators, dtypes).
+where the samplers validate what they are given (parameters, sample shapes, generators, dtypes,
+integer and real-number arguments, weights).
 
 The checks here are also those of the discrepancies (``discrepancies._inputs`` imports them), so
-that a location or a direction is of unit norm under one rule wherever it is given:
+that an argument is refused with one message (``"n must be >= 1, got n=0"``), weights sum to 1
+under one tolerance (:func:`weight_sum_tolerance`), and a location or a direction is of unit
+norm under one rule wherever it is given:
 ``| ||x|| - 1 | <= sqrt(eps)`` of the dtype ``x`` is used in, or of the dtype it was given in
 when that one is coarser (about 1.5e-8 for float64, 3.5e-4 for float32, 3.1e-2 for float16,
 8.8e-2 for bfloat16): loose enough for a vector normalised in
