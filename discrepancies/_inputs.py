@@ -4,14 +4,14 @@ Every public discrepancy calls these helpers first, so that bad input fails the 
 everywhere: a ``ValueError`` (wrong value) or ``TypeError`` (wrong kind of object) whose message
 names the argument and the offending value. Nothing downstream has to guard against NaN, empty
 sets or non-unit directions. The checks the samplers make too (the converter to tensors, finite
-values, unit norms and their tolerance, generators, the dtype kappa is held in) are theirs, from
-:mod:`samplers.constraints`, so that both packages accept the same locations and directions.
+values, unit norms and their tolerance, integers, real numbers, weights and the tolerance of
+their sum, generators, the dtype kappa is held in) are theirs, from :mod:`samplers.constraints`,
+so that both packages accept the same arguments and refuse them with the same messages.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from dataclasses import dataclass
 
@@ -22,10 +22,13 @@ from samplers.constraints import (
     as_real_tensor,
     check_finite,
     check_generator,
+    check_positive_int,
+    check_real,
     check_unit_norm,
     describe,
     parameter_dtype,
 )
+from samplers.constraints import check_weights as check_weight_vector
 
 __all__ = [
     "Rescaled",
@@ -57,12 +60,6 @@ __all__ = [
 
 Result = torch.Tensor | np.float64 | tuple[torch.Tensor | np.float64, dict]
 """What a public discrepancy returns (see :func:`finish`)."""
-
-
-def _weight_sum_tolerance(dtype: torch.dtype) -> float:
-    """Largest accepted ``|sum(w) - 1|`` for weights in ``dtype``: 1e-6 in float64, about 1e-4
-    in float32."""
-    return min(max(1e-6, 1e3 * torch.finfo(dtype).eps), 1e-2)
 
 
 def to_tensor(value: object, name: str) -> tuple[torch.Tensor, bool]:
@@ -140,15 +137,6 @@ def check_equal_size(X: torch.Tensor, Y: torch.Tensor) -> None:
                          f"got n={X.shape[0]} and m={Y.shape[0]}")
 
 
-def _check_real(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {describe(value)}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
 def check_bool(value: object, name: str) -> bool:
     """A flag: ``True`` or ``False`` (Python or NumPy bool), nothing that merely converts to one
     (``log="no"`` would otherwise be read as true)."""
@@ -159,26 +147,18 @@ def check_bool(value: object, name: str) -> bool:
 
 def check_p(p: object) -> float:
     """The order p of W_p: a finite real number >= 1."""
-    p = _check_real(p, "p")
-    if p < 1:
-        raise ValueError(f"p must be >= 1, got {p}")
-    return p
+    return check_real(p, "p", 1)
 
 
 def check_beta(beta: object) -> float:
     """The fused weight beta in [0, 1] (0: Wasserstein only, 1: structure only)."""
-    beta = _check_real(beta, "beta")
-    if not 0.0 <= beta <= 1.0:
-        raise ValueError(f"beta must be in [0, 1], got {beta}")
-    return beta
+    return check_real(beta, "beta", 0, 1)
 
 
 def check_kappa(kappa: object, dtype: torch.dtype | None = None) -> float:
     """A concentration kappa >= 0 (0: uniform directions); with ``dtype`` (the data's), also
     within the range of the dtype the samplers hold it in (``dtype``, at least float32)."""
-    kappa = _check_real(kappa, "kappa")
-    if kappa < 0:
-        raise ValueError(f"kappa must be >= 0, got {kappa}")
+    kappa = check_real(kappa, "kappa", 0)
     if dtype is not None:
         held = parameter_dtype(dtype)
         if kappa > torch.finfo(held).max:
@@ -189,20 +169,7 @@ def check_kappa(kappa: object, dtype: torch.dtype | None = None) -> float:
 
 def check_lr(lr: object) -> float:
     """An ascent step size > 0."""
-    lr = _check_real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    return lr
-
-
-def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
-    """An integer (Python or NumPy, not bool) >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {describe(value)}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
+    return check_real(lr, "lr", 0, strict=True)
 
 
 def check_n_projections(n_projections: object) -> int:
@@ -243,9 +210,10 @@ def check_n_iter(n_iter: object) -> int:
 def check_weights(w: object, n: int, name: str, like: torch.Tensor) -> torch.Tensor | None:
     """Weights of a discrete measure: None (uniform) or shape (n,), finite, >= 0, summing to 1.
 
-    Returned as a tensor with the dtype and device of ``like``. The sum must be 1 within
-    ``1e-6`` (float64) or ``~1e-4`` (float32): weights are not renormalised silently, because a
-    sum far from 1 usually means the wrong vector was passed.
+    Returned as a tensor with the dtype and device of ``like``, checked by
+    :func:`samplers.constraints.check_weights`: the sum must be 1 within
+    :func:`samplers.constraints.weight_sum_tolerance` of that dtype (1e-6 in float64, about
+    1.2e-4 in float32); weights are not renormalised silently.
 
     Weights that require a gradient are refused (``ValueError``): the discrepancies are
     differentiated in the points only. (As a function of the weights, W_p is not differentiable
@@ -259,14 +227,7 @@ def check_weights(w: object, n: int, name: str, like: torch.Tensor) -> torch.Ten
                          f"in X and Y, not in the weights; pass {name}.detach()")
     t, _ = to_tensor(w, name)
     t = t.to(dtype=like.dtype, device=like.device)
-    if t.ndim != 1 or t.shape[0] != n:
-        raise ValueError(f"{name} must have shape ({n},), got {describe(t)}")
-    check_finite(t, name)
-    if bool((t < 0).any()):
-        raise ValueError(f"{name} must be non-negative, got a minimum of {t.min().item()}")
-    total = t.sum().item()
-    if abs(total - 1.0) > _weight_sum_tolerance(t.dtype):
-        raise ValueError(f"{name} must sum to 1, got a sum of {total}")
+    check_weight_vector(t, n, name)
     return t
 
 
@@ -313,13 +274,11 @@ def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
         return seed
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())
-    elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be None, an int or a torch.Generator, got {describe(seed)}")
-    elif seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    elif seed >= 2**64:
-        raise ValueError(f"seed must be < 2**64 (seeds are 64-bit), got {seed}")
-    return torch.Generator(device=device).manual_seed(int(seed))
+    else:
+        seed = check_positive_int(seed, "seed", 0, kind="None, an int or a torch.Generator")
+        if seed >= 2**64:
+            raise ValueError(f"seed must be < 2**64 (seeds are 64-bit), got seed={seed}")
+    return torch.Generator(device=device).manual_seed(seed)
 
 
 def finish(value: torch.Tensor, numpy_out: bool, log: bool,

@@ -30,13 +30,12 @@ Differences, all where POT would compute something meaningless or fail:
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from ._inputs import check_n_projections, describe, make_generator
+from ._inputs import check_n_projections, check_positive_int, describe, make_generator
 from .sliced import max_sw, sw
 
 __all__ = ["max_sliced_wasserstein_distance", "sliced_wasserstein_distance"]
@@ -81,12 +80,11 @@ def _numpy_random_state(seed: object) -> np.random.RandomState:
         return seed
     if seed is None:
         return np.random.RandomState()
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be None, an int or a numpy.random.RandomState for NumPy "
-                        f"inputs, got {describe(seed)}")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32 - 1], got {seed}")
-    return np.random.RandomState(int(seed))
+    seed = check_positive_int(
+        seed, "seed", 0, kind="None, an int or a numpy.random.RandomState for NumPy inputs")
+    if seed >= 2**32:
+        raise ValueError(f"seed must be <= 2**32 - 1 for NumPy inputs, got seed={seed}")
+    return np.random.RandomState(seed)
 
 
 def _pot_projections(d: int, n_projections: object, seed: Seed, like: Array) -> Array:

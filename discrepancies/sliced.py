@@ -20,7 +20,7 @@ from ._inputs import (
     pth_root,
     range_rescaling,
 )
-from ._slices import power_mean, wp_per_slice, wp_roots_per_slice
+from ._slices import wp_per_slice, wp_roots_per_slice
 from .slicing import slicing_scheme
 
 __all__ = ["max_sw", "sw"]
@@ -101,11 +101,7 @@ def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projecti
     else:
         Pw, aw, bw = rescaled.cast(P), rescaled.cast(a), rescaled.cast(b)
         roots = wp_roots_per_slice(rescaled.X, rescaled.Y, Pw, p, aw, bw)
-        if scheme.control_variate:  # p = 2, whose squares of rescaled roots stay in range
-            estimate = pth_root(scheme.mean(roots.square(), Pw, rescaled.X, rescaled.Y,
-                                            aw, bw), p)
-        else:
-            estimate = power_mean(roots, p)
+        estimate = scheme.root_mean(roots, p, Pw, rescaled.X, rescaled.Y, aw, bw)
         value = rescaled.restore(estimate, "sw")
         per_slice = rescaled.restore(roots, power=p)
     return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})

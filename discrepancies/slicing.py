@@ -75,7 +75,8 @@ import scipy.stats
 import torch
 
 from ._directions import random_projections
-from ._inputs import describe, widest_float
+from ._inputs import describe, pth_root, widest_float
+from ._slices import power_mean
 
 __all__ = [
     "SCHEMES",
@@ -274,6 +275,18 @@ class SlicingScheme:
         if self.control_variate:
             return control_variate_mean(per_slice, projections, X, Y, a, b)
         return per_slice.mean()
+
+    def root_mean(self, roots: torch.Tensor, p: float, projections: torch.Tensor,
+                  X: torch.Tensor, Y: torch.Tensor, a: torch.Tensor | None = None,
+                  b: torch.Tensor | None = None) -> torch.Tensor:
+        r"""The estimate of :math:`(\mathbb{E}_	heta W_p^p(	heta))^{1/p}` from the per-slice
+        roots :math:`W_p(	heta_l)` (L,) on ``projections`` (d, L), for data rescaled to a
+        safe range: the plain mean by :func:`power_mean` (the roots divided by their largest
+        before the p-th power, so that no p overflows); the control variates (p = 2) by
+        :meth:`mean` of the squares, which stay in range on rescaled data."""
+        if self.control_variate:
+            return pth_root(self.mean(roots.square(), projections, X, Y, a, b), p)
+        return power_mean(roots, p)
 
 
 SCHEMES: dict[str, SlicingScheme] = {s.name: s for s in (

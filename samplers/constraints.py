@@ -1,8 +1,11 @@
 """Constraints and argument checks shared by the distributions on the sphere: the one place
-where the samplers validate what they are given (parameters, sample shapes, generators, dtypes).
+where the samplers validate what they are given (parameters, sample shapes, generators, dtypes,
+integer and real-number arguments, weights).
 
 The checks here are also those of the discrepancies (``discrepancies._inputs`` imports them), so
-that a location or a direction is of unit norm under one rule wherever it is given:
+that an argument is refused with one message (``"n must be >= 1, got n=0"``), weights sum to 1
+under one tolerance (:func:`weight_sum_tolerance`), and a location or a direction is of unit
+norm under one rule wherever it is given:
 ``| ||x|| - 1 | <= sqrt(eps)`` of the dtype ``x`` is used in, or of the dtype it was given in
 when that one is coarser (about 1.5e-8 for float64, 3.5e-4 for float32, 3.1e-2 for float16,
 8.8e-2 for bfloat16): loose enough for a vector normalised in
@@ -20,7 +23,7 @@ dtype (1e39 with a float32 ``loc``) is refused with the dtype named, never turne
 from __future__ import annotations
 
 import math
-import operator
+import numbers
 
 import numpy as np
 import torch
@@ -182,26 +185,111 @@ def check_concentration(kappa: torch.Tensor, name: str = "concentration") -> Non
         raise ValueError(f"{name} must be finite and >= 0, got {name}={kappa}")
 
 
-def check_dimension(d: int, name: str = "d") -> None:
-    """Raise ``ValueError`` unless the ambient dimension is an integer >= 2."""
-    if isinstance(d, bool) or not isinstance(d, int):
-        raise TypeError(f"{name} must be an int, got {d!r}")
-    if d < 2:
-        raise ValueError(f"{name} must be >= 2 (the sphere S^(d-1) in R^d), got {name}={d}")
+def check_positive_int(value: object, name: str, minimum: int = 1, why: str = "",
+                       kind: str = "an integer") -> int:
+    """``value`` as an int, when it is an integer (Python or NumPy, not bool) ``>= minimum``:
+    the one integer check of the samplers and the discrepancies.
+
+    Otherwise a ``TypeError`` (``"n must be an integer, got n=2.5"``) or a ``ValueError``
+    (``"n must be >= 1, got n=0"``) that names the argument and the value. ``why`` follows
+    the bound in the message (the reason for it); ``kind`` names what is accepted where the
+    caller takes other kinds too (``"None, an int or a torch.Generator"``).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {kind}, got {name}={describe(value)}")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}{why}, got {name}={value}")
+    return value
+
+
+def check_real(value: object, name: str, minimum: float | None = None,
+               maximum: float | None = None, strict: bool = False) -> float:
+    """``value`` as a float, when it is a finite real number (Python or NumPy, not bool)
+    ``>= minimum`` (``> minimum`` when ``strict``) and ``<= maximum``: the one check of the
+    real-number arguments of the samplers and the discrepancies.
+
+    Otherwise a ``TypeError`` (``"p must be a real number, got p='2'"``) or a ``ValueError``
+    (``"p must be >= 1, got p=0.5"``, ``"beta must be in [0, 1], got beta=1.5"``,
+    ``"kappa must be finite, got kappa=nan"``) that names the argument and the value.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {name}={describe(value)}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {name}={value}")
+    low = minimum is not None and (value <= minimum if strict else value < minimum)
+    if low or (maximum is not None and value > maximum):
+        if maximum is None:
+            bound = f"{'>' if strict else '>='} {minimum:g}"
+        elif minimum is None:
+            bound = f"<= {maximum:g}"
+        else:
+            bound = f"in {'(' if strict else '['}{minimum:g}, {maximum:g}]"
+        raise ValueError(f"{name} must be {bound}, got {name}={value}")
+    return value
+
+
+def check_dimension(d: object, name: str = "d") -> int:
+    """The ambient dimension as an int, when it is an integer >= 2
+    (:func:`check_positive_int`)."""
+    return check_positive_int(d, name, 2, " (the sphere S^(d-1) in R^d)")
+
+
+def weight_sum_tolerance(dtype: torch.dtype) -> float:
+    """Largest accepted ``|sum(w) - 1|`` for weights held in ``dtype``: ``1e3 eps`` of the
+    dtype, but at least ``1e-6`` and at most ``1e-2`` (1e-6 in float64, 1.2e-4 in float32,
+    1e-2 in float16 and bfloat16); the one rule of a mixture's weights and of the weights of
+    the discrete measures compared by the discrepancies.
+
+    Why: weights normalised in ``dtype`` (``v / v.sum()``) and summed there to be checked miss
+    1 by rounding alone: eps/2 in all from rounding each entry, plus the two sums, each within
+    ``(n - 1) eps`` for a sequential sum of n terms and ``log2(n) eps`` for a pairwise one
+    (Higham, *Accuracy and Stability of Numerical Algorithms*, 2002, section 4.2). ``1e3 eps``
+    covers that for any n with pairwise sums and up to about a thousand terms with sequential
+    ones, whatever the number of weights, so that the same vector is judged the same in a
+    mixture and in a discrepancy. The floor is POT's: ``ot.emd`` asks the two measures to
+    have the same mass to 6 decimals, and float64 weights written with 7 significant digits
+    are meant to sum to 1. The cap: ``1e3 eps`` of float16 is about 1, and a sum off by 1%
+    is the wrong vector in any dtype. Weights are never renormalised silently: a sum further
+    from 1 usually means the wrong vector was passed.
+    """
+    return min(max(1e-6, 1e3 * torch.finfo(dtype).eps), 1e-2)
+
+
+class _Simplex(constraints.Constraint):
+    """Finite non-negative vectors along the last axis that sum to 1 within
+    :func:`weight_sum_tolerance` of their dtype (torch's ``constraints.simplex`` asks 1e-6 in
+    every dtype, a second rule)."""
+
+    event_dim = 1
+
+    def check(self, value: torch.Tensor) -> torch.Tensor:
+        finite = torch.isfinite(value).all(-1)
+        off = (value.sum(-1) - 1).abs()
+        return finite & (value >= 0).all(-1) & (off <= weight_sum_tolerance(value.dtype))
+
+    def __repr__(self) -> str:
+        return "Simplex()"
+
+
+simplex = _Simplex()
 
 
 def check_weights(weights: torch.Tensor, k: int, name: str = "weights") -> None:
-    """Raise ``ValueError`` unless ``weights`` has shape ``(k,)``, is finite, >= 0 and sums to 1
-    (tolerance ``max(1e-6, k eps)`` of its dtype)."""
-    if weights.shape != (k,):
-        raise ValueError(f"{name} must have shape ({k},), got {tuple(weights.shape)}")
-    tol = max(1e-6, k * torch.finfo(weights.dtype).eps)
+    """Raise ``ValueError`` naming ``name`` and the offending value unless ``weights`` has
+    shape ``(k,)``, is finite, non-negative and sums to 1 within
+    :func:`weight_sum_tolerance` of its dtype."""
+    if weights.ndim != 1 or weights.shape[0] != k:
+        raise ValueError(f"{name} must have shape ({k},), got {describe(weights)}")
+    check_finite(weights, name)
+    if bool((weights < 0).any()):
+        raise ValueError(f"{name} must be non-negative, got a minimum of {weights.min().item()}")
     total = weights.sum().item()
-    if not torch.isfinite(weights).all() or (weights < 0).any() or abs(total - 1) > tol:
-        raise ValueError(
-            f"{name} must be finite, >= 0 and sum to 1 (tolerance {tol:.1e}), got "
-            f"{name}={weights} (sum {total:.9g})"
-        )
+    tol = weight_sum_tolerance(weights.dtype)
+    if abs(total - 1.0) > tol:
+        raise ValueError(f"{name} must sum to 1, got a sum of {total} (tolerance {tol:.1e} "
+                         f"in {weights.dtype})")
 
 
 def check_float_dtype(dtype, name: str = "dtype") -> None:
@@ -236,25 +324,17 @@ def check_generator(generator, device: torch.device | str | None,
 def check_sample_shape(sample_shape, per_draw: int, name: str = "sample_shape") -> torch.Size:
     """``sample_shape`` as a ``torch.Size``, or ``TypeError`` / ``ValueError`` naming ``name``.
 
-    It must be a tuple, list or ``torch.Size`` of ints ``>= 0`` (as in torch.distributions), and
+    It must be a tuple, list or ``torch.Size`` of integers ``>= 0`` (as in
+    torch.distributions; each checked by :func:`check_positive_int`, named ``name[i]``), and
     the draws it asks for, ``prod(sample_shape) * per_draw`` elements (``per_draw``: the
     elements of one draw of the whole batch), must be indexable by torch.
     """
     if not isinstance(sample_shape, (tuple, list)):
         raise TypeError(
             f"{name} must be a tuple of ints (a torch.Size), got {name}={sample_shape!r}")
-    sizes = []
-    for size in sample_shape:
-        try:
-            if isinstance(size, bool):
-                raise TypeError
-            sizes.append(operator.index(size))
-        except TypeError:
-            raise TypeError(
-                f"{name} must be a tuple of ints, got {name}={sample_shape!r}") from None
-    if any(size < 0 for size in sizes):
-        raise ValueError(f"{name} must have sizes >= 0, got {name}={tuple(sizes)}")
-    check_numel((*sizes, per_draw), name, tuple(sizes))
+    sizes = tuple(check_positive_int(size, f"{name}[{i}]", 0)
+                  for i, size in enumerate(sample_shape))
+    check_numel((*sizes, per_draw), name, sizes)
     return torch.Size(sizes)
 
 

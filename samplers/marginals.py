@@ -25,7 +25,7 @@ import scipy.stats
 import torch
 
 from samplers.bessel import iv_ratio
-from samplers.constraints import check_dimension
+from samplers.constraints import check_dimension, check_real
 from samplers.von_mises_fisher import log_normalizer
 
 _COARSE, _FINE = 4097, 32769
@@ -33,10 +33,7 @@ _COARSE, _FINE = 4097, 32769
 
 def _check(d: int, kappa: float) -> float:
     check_dimension(d)
-    kappa = float(kappa)
-    if not (math.isfinite(kappa) and kappa >= 0):
-        raise ValueError(f"kappa must be finite and >= 0, got kappa={kappa}")
-    return kappa
+    return check_real(kappa, "kappa", 0)
 
 
 def beta_t_law(d: int, kappa: float = 0.0):

@@ -20,9 +20,12 @@ from samplers.base import SphereDistribution
 from samplers.constraints import (
     as_float_tensor,
     check_concentration,
+    check_dimension,
     check_loc,
+    check_positive_int,
     check_weights,
     parameter_dtype,
+    simplex,
     unit_vector,
 )
 from samplers.sphere import cosine_draws, householder_place, one_minus_cosine, tangent_gaussian
@@ -39,7 +42,8 @@ class MixtureVonMisesFisher(SphereDistribution):
     concentrations : float or torch.Tensor, shape () or (k,)
         kappa_i >= 0.
     weights : torch.Tensor, shape (k,), optional
-        Non-negative, summing to 1 (tolerance ``max(1e-6, k eps)``); uniform when None.
+        Non-negative, summing to 1 within :func:`samplers.constraints.weight_sum_tolerance`
+        of their dtype (1e-6 in float64, about 1.2e-4 in float32); uniform when None.
         Held, like the concentrations, in the dtype of ``locs`` promoted to at least float32.
     validate_args : bool, optional
         As in torch.distributions (default on).
@@ -48,7 +52,7 @@ class MixtureVonMisesFisher(SphereDistribution):
     arg_constraints: ClassVar[dict] = {
         "locs": unit_vector,
         "concentrations": constraints.nonnegative,
-        "weights": constraints.simplex,
+        "weights": simplex,
     }
 
     def __init__(self, locs, concentrations, weights=None, validate_args: bool | None = None):
@@ -56,9 +60,8 @@ class MixtureVonMisesFisher(SphereDistribution):
         locs = as_float_tensor(locs, "locs")
         if locs.ndim != 2:
             raise ValueError(f"locs must have shape (k, d), got shape {tuple(locs.shape)}")
-        k, d = locs.shape
-        if k < 1 or d < 2:
-            raise ValueError(f"locs must have shape (k, d) with k >= 1 and d >= 2, got {(k, d)}")
+        k = check_positive_int(locs.shape[0], "locs.shape[0]", 1, " (one row per component)")
+        d = check_dimension(locs.shape[1], "locs.shape[1]")
         dtype = parameter_dtype(locs.dtype)
         kappa = as_float_tensor(concentrations, "concentrations", like=locs, dtype=dtype)
         if kappa.shape not in ((), (k,)):

@@ -12,7 +12,13 @@ from collections.abc import Callable
 
 import torch
 
-from samplers.constraints import check_dimension, check_float_dtype, check_generator, check_numel
+from samplers.constraints import (
+    check_dimension,
+    check_float_dtype,
+    check_generator,
+    check_numel,
+    check_positive_int,
+)
 
 _SWITCH = -0.9  # loc_1 where the Householder vector switches from e1 + loc to e1 - loc
 
@@ -46,11 +52,7 @@ def uniform_sphere(
     torch.Tensor, shape (n, d)
         Rows of unit norm.
     """
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n must be an int, got n={n!r}")
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got n={n}")
-    check_dimension(d)
+    n, d = check_positive_int(n, "n"), check_dimension(d)
     check_numel((n, d), "n", n)
     check_float_dtype(dtype)
     if device is None and isinstance(generator, torch.Generator):

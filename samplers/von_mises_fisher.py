@@ -21,7 +21,7 @@ import torch
 
 from samplers.base import LocConcentration
 from samplers.bessel import iv_ratio, iv_ratio_complement, log_ive
-from samplers.constraints import check_dimension
+from samplers.constraints import check_dimension, check_positive_int, check_real
 from samplers.sphere import one_minus_cosine
 
 MAX_ROUNDS = 100
@@ -293,15 +293,7 @@ def wood_acceptance_rate(
     float
         accepted / proposed, in (0, 1].
     """
-    check_dimension(d)
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n must be an int, got n={n!r}")
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got n={n}")
-    if isinstance(kappa, bool) or not isinstance(kappa, (int, float)):
-        raise TypeError(f"kappa must be a real number, got kappa={kappa!r}")
-    if not (math.isfinite(kappa) and kappa >= 0):
-        raise ValueError(f"kappa must be finite and >= 0, got kappa={kappa}")
+    d, n, kappa = check_dimension(d), check_positive_int(n, "n"), check_real(kappa, "kappa", 0)
     if not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating dtype, got dtype={dtype}")
     device = None if generator is None else generator.device

@@ -48,17 +48,17 @@ def test_fg_needs_equal_sizes(name):
 
 @pytest.mark.parametrize("name", FNS)
 @pytest.mark.parametrize(("kwargs", "err", "message"), [
-    ({"p": 0.5}, ValueError, "p must be >= 1, got 0.5"),
+    ({"p": 0.5}, ValueError, "p must be >= 1, got p=0.5"),
     ({"p": float("nan")}, ValueError, "p must be finite"),
     ({"p": "2"}, TypeError, "p must be a real number"),
-    ({"n_projections": 0}, ValueError, "n_projections must be >= 1, got 0"),
+    ({"n_projections": 0}, ValueError, "n_projections must be >= 1, got n_projections=0"),
     ({"n_projections": 2.5}, TypeError, "n_projections must be an integer"),
     ({"n_projections": True}, TypeError, "n_projections must be an integer"),
     ({"projections": np.ones((3, 4))}, ValueError, "projections must have unit-norm columns"),
     ({"projections": np.eye(4)[:, :2]}, ValueError, r"projections must have shape \(d, L\)"),
     ({"projections": np.zeros((3, 0))}, ValueError, "projections must have shape"),
     ({"projections": _nan_at(np.eye(3), 0, 0)}, ValueError, "projections must be finite"),
-    ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
+    ({"seed": -1}, ValueError, "seed must be >= 0, got seed=-1"),
     ({"seed": 1.5}, TypeError, "seed must be None, an int or a torch.Generator"),
 ])
 def test_bad_common_keywords(name, kwargs, err, message):
@@ -75,8 +75,8 @@ def test_bad_beta(name, beta):
 
 @pytest.mark.parametrize("name", ["max_sw", "max_sfg"])
 @pytest.mark.parametrize(("kwargs", "err", "message"), [
-    ({"n_iter": -1}, ValueError, "n_iter must be >= 0, got -1"),
-    ({"lr": 0.0}, ValueError, "lr must be > 0, got 0.0"),
+    ({"n_iter": -1}, ValueError, "n_iter must be >= 0, got n_iter=-1"),
+    ({"lr": 0.0}, ValueError, "lr must be > 0, got lr=0.0"),
     ({"lr": -1}, ValueError, "lr must be > 0"),
 ])
 def test_bad_ascent_keywords(name, kwargs, err, message):
@@ -101,7 +101,7 @@ def test_bad_weights(name, a, message):
 def test_generator_on_wrong_device_and_kappa_and_locations():
     with pytest.raises(ValueError, match="seed must be a generator on meta"):
         make_generator(torch.Generator(), "meta")
-    with pytest.raises(ValueError, match=r"kappa must be >= 0, got -1\.0"):
+    with pytest.raises(ValueError, match=r"kappa must be >= 0, got kappa=-1\.0"):
         check_kappa(-1.0)
     like = torch.zeros(1, 3, dtype=torch.float64)
     with pytest.raises(ValueError, match="loc must have unit norm"):
@@ -143,11 +143,12 @@ def test_numpy_bools_are_bools(name):
 
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize(("seed", "err", "message"), [
-    (2**70, ValueError, r"seed must be < 2\*\*64 \(seeds are 64-bit\), got 1180591620717411303424"),
+    (2**70, ValueError,
+     r"seed must be < 2\*\*64 \(seeds are 64-bit\), got seed=1180591620717411303424"),
     (2**64, ValueError, r"seed must be < 2\*\*64"),
-    (-1, ValueError, "seed must be >= 0, got -1"),
-    (True, TypeError, "seed must be None, an int or a torch.Generator, got True"),
-    (3.0, TypeError, "seed must be None, an int or a torch.Generator, got 3.0"),
+    (-1, ValueError, "seed must be >= 0, got seed=-1"),
+    (True, TypeError, "seed must be None, an int or a torch.Generator, got seed=True"),
+    (3.0, TypeError, "seed must be None, an int or a torch.Generator, got seed=3.0"),
     (np.float64(3), TypeError, "seed must be None, an int or a torch.Generator"),
 ])
 def test_seed_outside_the_64_bit_range_or_not_an_int(name, seed, err, message):

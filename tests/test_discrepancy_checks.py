@@ -1,5 +1,8 @@
 """The `sliced-bench validate` discrepancy checks pass, and fail on deliberately wrong code."""
 
+import dataclasses
+import functools
+
 import pytest
 import torch
 
@@ -74,7 +77,7 @@ def _flipped_gradient(fn):
 
 @pytest.mark.parametrize("name", ["sw", "max_sfg"])
 def test_gradients_check_fails_on_a_wrong_gradient(monkeypatch, name):
-    monkeypatch.setattr(checks, name, _flipped_gradient(getattr(checks, name)))
+    monkeypatch.setitem(checks.DIRECTIONAL, name, _flipped_gradient(checks.DIRECTIONAL[name]))
     result = checks.gradients(Context(seed=0))
     assert not result.passed, result.measured
 
@@ -98,3 +101,19 @@ def test_property_fuzz_check_fails_when_a_property_fails_or_the_tests_are_missin
 def test_property_fuzz_check_passes():
     result = checks.property_fuzz(Context(seed=0, quick=True))
     assert result.passed, result.detail
+
+
+@pytest.mark.parametrize("name", list(checks.DIRECTIONAL))
+def test_reference_check_covers_every_directional_entry(monkeypatch, name):
+    """torch_vs_reference compares each entry of the registry on uniform directions or their
+    maximum with its oracle: any one of them off by a relative 1e-9 fails it (float64
+    tolerance 1e-12). Mutation caught: an entry left out of the comparison."""
+    spec = checks.DIRECTIONAL[name]
+
+    @functools.wraps(spec.fn)
+    def off(*args, **kwargs):
+        return spec.fn(*args, **kwargs) * (1 + 1e-9)
+
+    monkeypatch.setitem(checks.DIRECTIONAL, name, dataclasses.replace(spec, fn=off))
+    result = _results("torch_vs_reference")[0]
+    assert not result.passed, result.measured

@@ -19,6 +19,8 @@ import torch
 from discrepancies import mssfg, pssfg, ssfg, sw
 from discrepancies._inputs import make_generator
 from samplers import MixtureVonMisesFisher, PowerSpherical, VonMisesFisher, uniform_sphere
+from samplers.marginals import t_law
+from samplers.von_mises_fisher import wood_acceptance_rate
 
 D = 3
 
@@ -133,3 +135,84 @@ def test_one_generator_check():
             call()
         messages.append(re.sub(rf"\b{name}\b(?= must| is on)", "NAME", str(info.value)))
     assert messages[0] == messages[1], messages
+
+
+def _message(call, error: type[Exception], name: str) -> str:
+    """The message of the error ``call`` raises, with the argument's name replaced by NAME
+    where the message names it (before "must" and before "=")."""
+    with pytest.raises(error) as info:
+        call()
+    text = str(info.value)
+    assert text.startswith(f"{name} must"), text
+    return text.replace(f"{name} must", "NAME must").replace(f"{name}=", "NAME=")
+
+
+@pytest.mark.parametrize(("bad", "error", "expected"), [
+    (0, ValueError, "NAME must be >= 1, got NAME=0"),
+    (-2, ValueError, "NAME must be >= 1, got NAME=-2"),
+    (2.5, TypeError, "NAME must be an integer, got NAME=2.5"),
+    (True, TypeError, "NAME must be an integer, got NAME=True"),
+    ("3", TypeError, "NAME must be an integer, got NAME='3'")])
+def test_one_integer_check(bad, error, expected):
+    """An integer argument below its bound or not an integer is refused with one message, the
+    argument and the value named, by the samplers (``n`` of ``uniform_sphere``, the entries of
+    a ``sample_shape``, whose bound is 0) and the discrepancies (``n_projections``,
+    ``n_components``). Mutation caught: a second integer check on
+    either side (the samplers' former one said "n must be an int, got n=2.5", the
+    discrepancies' "n_projections must be >= 1, got 0")."""
+    X, Y = _clouds(torch.float64)
+    calls = {"n": lambda: uniform_sphere(bad, D),
+             "n_projections": lambda: sw(X, Y, n_projections=bad),
+             "n_components": lambda: mssfg(X, Y, n_components=bad, n_iter=0, seed=0)}
+    messages = {name: _message(call, error, name) for name, call in calls.items()}
+    assert messages == dict.fromkeys(calls, expected)
+    if bad != 0:
+        dist = VonMisesFisher(torch.eye(D, dtype=torch.float64)[0], 1.0)
+        shape_message = _message(lambda: dist.sample((2, bad)), error, "sample_shape[1]")
+        assert shape_message == expected.replace(">= 1", ">= 0")
+
+
+@pytest.mark.parametrize(("bad", "error", "expected"), [
+    (-1.0, ValueError, "kappa must be >= 0, got kappa=-1.0"),
+    (math.nan, ValueError, "kappa must be finite, got kappa=nan"),
+    (math.inf, ValueError, "kappa must be finite, got kappa=inf"),
+    ("1", TypeError, "kappa must be a real number, got kappa='1'")])
+def test_one_real_number_check(bad, error, expected):
+    """A real-number argument out of range, not finite or not a number is refused with one
+    message by the samplers (the acceptance rate of the vMF sampler, the law of mu^T x) and the
+    discrepancies (the spherical family's kappa). Mutation caught: a second real-number check
+    on either side (the samplers' former one said "kappa must be finite and >= 0")."""
+    X, Y = _clouds(torch.float64)
+    calls = (lambda: wood_acceptance_rate(bad, D, 10),
+             lambda: t_law("vmf", D, bad),
+             lambda: ssfg(X, Y, kappa=bad, n_projections=4, n_iter=0, seed=0))
+    for call in calls:
+        with pytest.raises(error) as info:
+            call()
+        assert str(info.value) == expected
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [
+    (torch.float64, 1e-6), (torch.float32, 1e3 * torch.finfo(torch.float32).eps)])
+@pytest.mark.parametrize("sign", [1, -1])
+@pytest.mark.parametrize("factor", [0.99, 1.01])
+def test_one_weight_sum_tolerance(dtype, tol, sign, factor):
+    """Weights whose sum misses 1 by 0.99 of the stated tolerance (1e-6 in float64, 1e3 eps
+    in float32) are accepted, by 1.01 of it refused, by a mixture (its ``weights``) and by sw
+    (``a`` and ``b``) alike. Mutations caught: the mixture's former rule max(1e-6, k eps)
+    (refuses 0.99 * 1.2e-4 in float32), or either side's tolerance 2% looser or tighter."""
+    k = 4
+    off = sign * factor * tol
+    w = torch.full((k,), (1 + off) / k, dtype=torch.float64).to(dtype)
+    # the construction: the sum, in w's dtype, misses 1 by off up to 1e-3 of tol
+    assert abs(w.sum().item() - 1 - off) < 1e-3 * tol
+    X, Y = (t[:k] for t in _clouds(dtype))
+    calls = {"weights": lambda: MixtureVonMisesFisher(torch.eye(k, dtype=dtype), 1.0, w),
+             "a": lambda: sw(X, Y, a=w, n_projections=4, seed=0),
+             "b": lambda: sw(X, Y, b=w, n_projections=4, seed=0)}
+    for name, call in calls.items():
+        if factor < 1:
+            call()
+        else:
+            with pytest.raises(ValueError, match=rf"^{name} must sum to 1, got a sum of "):
+                call()

@@ -85,8 +85,9 @@ def test_mixture_bad_input(kwargs, error, match):
 
 @pytest.mark.parametrize(
     ("n", "d", "error", "match"),
-    [(0, 3, ValueError, "n must be >= 1"), (3, 1, ValueError, "d must be >= 2"),
-     (2.5, 3, TypeError, "n must be an int"), (3, 3.0, TypeError, "d must be an int")],
+    [(0, 3, ValueError, "n must be >= 1, got n=0"), (3, 1, ValueError, "d must be >= 2"),
+     (2.5, 3, TypeError, r"n must be an integer, got n=2\.5"),
+     (3, 3.0, TypeError, r"d must be an integer, got d=3\.0")],
 )
 def test_uniform_sphere_bad_input(n, d, error, match):
     with pytest.raises(error, match=match):
@@ -131,13 +132,13 @@ DRAW_KINDS = ("vmf", "power_spherical", "mixture", "vmf base_draws")
 @pytest.mark.parametrize("kind", DRAW_KINDS)
 @pytest.mark.parametrize(
     ("sample_shape", "error", "match"),
-    [((-1,), ValueError, r"sample_shape must have sizes >= 0, got sample_shape=\(-1,\)"),
-     ((2, -3), ValueError, "sample_shape must have sizes >= 0"),
+    [((-1,), ValueError, r"sample_shape\[0\] must be >= 0, got sample_shape\[0\]=-1"),
+     ((2, -3), ValueError, r"sample_shape\[1\] must be >= 0, got sample_shape\[1\]=-3"),
      ((2**62,), ValueError, "sample_shape=.* more than a tensor can hold"),
      ((2**31, 2**31), ValueError, "sample_shape=.* more than a tensor can hold"),
      (5, TypeError, "sample_shape must be a tuple of ints"),
-     ((2.5,), TypeError, "sample_shape must be a tuple of ints"),
-     ((True,), TypeError, "sample_shape must be a tuple of ints"),
+     ((2.5,), TypeError, r"sample_shape\[0\] must be an integer, got sample_shape\[0\]=2\.5"),
+     ((True,), TypeError, r"sample_shape\[0\] must be an integer, got sample_shape\[0\]=True"),
      (None, TypeError, "sample_shape must be a tuple of ints")],
 )
 def test_bad_sample_shape_raises_naming_it(kind, sample_shape, error, match):

@@ -502,7 +502,7 @@ def test_bad_location_raises(name):
 
 def test_mssfg_bad_components_raise():
     X, Y = _problem(10, 3, 0)
-    with pytest.raises(ValueError, match="n_components must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="n_components must be >= 1, got n_components=0"):
         mssfg(X, Y, n_components=0)
     with pytest.raises(TypeError, match="n_components"):
         mssfg(X, Y, n_components=2.0)

@@ -16,7 +16,7 @@ import numpy as np
 import ot
 import torch
 
-from discrepancies import REGISTRY, max_sfg, max_sw, reference, sfg, sw
+from discrepancies import REGISTRY, Spec, max_sfg, max_sw, reference, sfg, sw
 from discrepancies._slices import fg_per_slice, wp_per_slice
 from validation.checks import CheckResult, Context, check, property_tests
 
@@ -230,28 +230,32 @@ def fg_two_couplings_vs_brute_force(ctx: Context) -> CheckResult:
         "full numbers in extra", studies)
 
 
+def _reference_keywords(spec: Spec) -> dict[str, float]:
+    """The settings :func:`torch_vs_reference` compares ``spec`` at, besides its defaults:
+    beta = 0.3 for the fused ones, p = 3 for the mean of W_p (orders and weights other than
+    the defaults), the maxima at their default p."""
+    if spec.fused:
+        return {"beta": 0.3}
+    return {"p": 3} if spec.expectation else {}
+
+
 @check(GROUP)
 def torch_vs_reference(ctx: Context) -> CheckResult:
-    """sw, max_sw (given directions, n_iter=0), sfg, max_sfg vs reference.py: float64 to 1e-12;
-    float32 to 1e-4 (sums of O(n) float32 terms with rounding 6e-8 each, amplified by the
-    squaring in FG: 1e-4 leaves a margin of ~10 over the errors observed, and a real bug is
-    O(1))."""
+    """The entries of :data:`DIRECTIONAL` (sw, max_sw, sfg, max_sfg) on given directions, the
+    maxima with n_iter=0, vs their oracles in reference.py: float64 to 1e-12; float32 to 1e-4
+    (sums of O(n) float32 terms with rounding 6e-8 each, amplified by the squaring in FG:
+    1e-4 leaves a margin of ~10 over the errors observed, and a real bug is O(1))."""
     rng = np.random.default_rng(ctx.seed + 4)
     X, Y = rng.standard_normal((24, 4)), rng.standard_normal((24, 4)) + 0.4
     P = unit_columns(rng, 4, 12)
-    cases = {
-        "sw": (lambda t: sw(*t[:2], projections=t[2], p=3), reference.sw(X, Y, P, 3)),
-        "max_sw": (lambda t: max_sw(*t[:2], projections=t[2], n_iter=0),
-                   reference.max_sw(X, Y, P)),
-        "sfg": (lambda t: sfg(*t[:2], projections=t[2], beta=0.3), reference.sfg(X, Y, P, 0.3)),
-        "max_sfg": (lambda t: max_sfg(*t[:2], projections=t[2], beta=0.3, n_iter=0),
-                    reference.max_sfg(X, Y, P, 0.3)),
-    }
     errors = {}
     for dtype in (torch.float64, torch.float32):
-        t = tuple(_tensor(a, ctx, dtype) for a in (X, Y, P))
-        for name, (fn, ref) in cases.items():
-            errors[f"{name}_{str(dtype)[6:]}"] = _rel(fn(t).item(), ref)
+        Xt, Yt, Pt = (_tensor(a, ctx, dtype) for a in (X, Y, P))
+        for name, spec in DIRECTIONAL.items():
+            kwargs = _reference_keywords(spec)
+            ascent = {"n_iter": 0} if spec.optimised else {}
+            value = spec(Xt, Yt, projections=Pt, **kwargs, **ascent).item()
+            errors[f"{name}_{str(dtype)[6:]}"] = _rel(value, spec.oracle(X, Y, P, **kwargs))
     f64 = max(v for k, v in errors.items() if k.endswith("64"))
     f32 = max(v for k, v in errors.items() if k.endswith("32"))
     return CheckResult(GROUP, "torch_vs_reference", f64 <= 1e-12 and f32 <= 1e-4,
@@ -326,8 +330,8 @@ def gradients(ctx: Context) -> CheckResult:
     ok_sfg = torch.autograd.gradcheck(lambda x, y: sfg(x, y, projections=P, beta=0.3), inputs,
                                       raise_exception=False)
     decreased = {}
-    # the module's names, looked up at the call: the mutation tests replace them
-    for name, fn in {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg}.items():
+    # looked up at the call: the mutation tests replace entries of DIRECTIONAL
+    for name, fn in DIRECTIONAL.items():
         Xg = X.clone().requires_grad_(True)
         before = fn(Xg, Y, seed=5)
         (grad,) = torch.autograd.grad(before, Xg)
@@ -350,11 +354,15 @@ def default_parameters(ctx: Context) -> list[CheckResult]:
     Y = rng.standard_normal((200, 3)) @ np.array([[1, 0.5, 0], [0, 1, 0.3], [0, 0, 0.5]]) + 0.2
     P = torch.as_tensor(unit_columns(rng, 3, 10_000))
     Xt, Yt = torch.as_tensor(X), torch.as_tensor(Y)
-    for name, fn, per_slice in (
-            ("max_sw", max_sw, lambda: wp_per_slice(Xt, Yt, P, 2.0).sqrt()),
-            ("max_sfg", max_sfg, lambda: fg_per_slice(Xt, Yt, P, 0.1, 2.0))):
-        best = per_slice().max().item()
-        ours = float(fn(X, Y, seed=ctx.seed))
+    for name, spec in DIRECTIONAL.items():
+        if spec.expectation:
+            continue
+        p = float(spec.defaults["p"])
+        if spec.fused:
+            best = fg_per_slice(Xt, Yt, P, spec.defaults["beta"], p).max().item()
+        else:
+            best = wp_per_slice(Xt, Yt, P, p).pow(1 / p).max().item()
+        ours = float(spec(X, Y, seed=ctx.seed))
         results.append(CheckResult(GROUP, f"{name}_defaults_reach_random_best",
                                    ours >= best * (1 - 1e-6), f"{ours:.6f} vs {best:.6f}",
                                    ">= best of 10^4 random directions (1e-6 rel)",
