@@ -194,10 +194,10 @@ class SortedFG(NamedTuple):
     values: torch.Tensor  # (L,)
     use_anti: torch.Tensor  # (L,) bool: the rows where the anti-identity coupling is kept
     moments: torch.Tensor  # (3, L): mean(a^2), mean(b^2), mean(s^2) of the kept coupling
-    # b with its rows reversed (L, n), and s = a - w and s t = s (a + w) of both couplings,
-    # (2, L, n) (index 0 the identity w = b, 1 the anti-identity; s t None when beta = 0), for
-    # the gradient to reuse (it overwrites them); None where they were not kept
-    couplings: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | None = None
+    # s = a - w of both couplings, (2, L, n) (index 0 the identity w = b, 1 the anti-identity),
+    # and s t = s (a + w) of each, (L, n) (None when beta = 0; the anti-identity's only where
+    # it is used), for the gradient to reuse (it overwrites them); None where not kept
+    couplings: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None] | None = None
 
 
 def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float,
@@ -254,28 +254,30 @@ def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float
         values = (1 - beta) * transport
     else:
         values = torch.zeros_like(es2)
-    st = None
+    st = st_anti = None
     if beta > 0:
-        st = K.scratch(workspace, "st", s)
         two_m2, est = 2 * (ma2 + mb2), ma2 - mb2
         est_term = 4 * est * est
-        values[0] += beta * _structure(a, b, s[0], es2[0], two_m2, est_term, st[0])
+        st = K.scratch(workspace, "st", a)
+        values[0] += beta * _structure(a, b, s[0], es2[0], two_m2, est_term, st)
         # values[1], the anti-identity's transport part, is a lower bound of its value (the
         # structure part is non-negative, and adding it cannot round below): its structure
         # part is only needed on rows where that bound is below the identity's value
-        if bool((values[1] < values[0]).any()):
-            values[1] += beta * _structure(a, b_reversed, s[1], es2[1], two_m2, est_term, st[1])
+        if bool((values[1] < values[0]).any()):  # (s t written over b reversed, now unused)
+            st_anti = b_reversed
+            values[1] += beta * _structure(a, b_reversed, s[1], es2[1], two_m2, est_term,
+                                           st_anti)
     use_anti = values[1] < values[0]
     return SortedFG(torch.where(use_anti, values[1], values[0]), use_anti,
                     torch.stack((ma2, mb2, torch.where(use_anti, es2[1], es2[0]))),
-                    (b_reversed, s, st))
+                    (s, st, st_anti))
 
 
 def _structure(a: torch.Tensor, w: torch.Tensor, s: torch.Tensor, es2: torch.Tensor,
                two_m2: torch.Tensor, est_term: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """The structure part of :func:`fg_sorted` per row for the coupling a <-> w (s = a - w),
     from the row means ``es2`` of s^2, ``two_m2`` of s^2 + t^2 and ``est_term`` = 4 (mean st)^2;
-    s t is written into ``out``."""
+    s t is written into ``out`` (which may be ``w`` itself)."""
     st = torch.add(a, w, out=out).mul_(s)
     return 2 * (K.row_mean_product(st, st) + es2 * (two_m2 - es2)) + est_term
 
@@ -314,11 +316,11 @@ def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forwar
     if anti.numel():
         w = b.clone()
         w[anti] = b[anti].flip(1)
-    if forward.couplings is None or forward.couplings[2] is None:
+    if forward.couplings is None or forward.couplings[1] is None:
         s = a - w
         st = (a + w).mul_(s)
     else:  # the kept coupling of each row, in the identity's buffers
-        _, (s, s_anti), (st, st_anti) = forward.couplings
+        (s, s_anti), st, st_anti = forward.couplings
         if anti.numel():
             s[anti], st[anti] = s_anti[anti], st_anti[anti]
     ma2, mb2, es2 = forward.moments
