@@ -188,36 +188,16 @@ def power_mean(values: torch.Tensor, p: float) -> torch.Tensor:
     return top * pth_root(_abs_pow(values / torch.where(top > 0, top, 1.0), p).mean(), p)
 
 
-def _coupling(a: torch.Tensor, w: torch.Tensor, delta: torch.Tensor, beta: float, p: float,
-              two_m2: torch.Tensor, est_term: torch.Tensor, s: torch.Tensor | None = None,
-              st: torch.Tensor | None = None,
-              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """FG_beta per row of the coupling a_i <-> w_i (:func:`fg_sorted`'s formula), the row
-    means of s^2, and s and s t (None when beta = 0); the (L, n) work buffers ``s`` and ``st``
-    are used when given (``w`` may be ``st`` itself)."""
-    s = torch.sub(a, w, out=s)
-    es2 = K.row_mean_product(s, s)
-    value = torch.zeros_like(es2)
-    if beta < 1:
-        transport = es2 + delta * delta if p == 2 else _abs_pow(
-            s + delta.unsqueeze(1), p).mean(dim=1)
-        value = (1 - beta) * transport
-    if beta > 0:
-        st = torch.add(a, w, out=st).mul_(s)
-        structure = 2 * (K.row_mean_product(st, st) + es2 * (two_m2 - es2)) + est_term
-        value = torch.add(value, structure, alpha=beta)
-    return value, es2, s, st if beta > 0 else None
-
-
 class SortedFG(NamedTuple):
     """What :func:`fg_sorted` returns: the values, and what :func:`fg_sorted_grad` reuses."""
 
     values: torch.Tensor  # (L,)
     use_anti: torch.Tensor  # (L,) bool: the rows where the anti-identity coupling is kept
     moments: torch.Tensor  # (3, L): mean(a^2), mean(b^2), mean(s^2) of the kept coupling
-    # s and s t of the kept couplings, when they were at hand (p = 2, 0 < beta < 1), for the
-    # gradient to consume (it overwrites them)
-    s_st: tuple[torch.Tensor, torch.Tensor] | None = None
+    # s = a - w of both couplings, (2, L, n) (index 0 the identity w = b, 1 the anti-identity),
+    # and s t = s (a + w) of each, (L, n) (None when beta = 0; the anti-identity's only where
+    # it is used), for the gradient to reuse (it overwrites them); None where not kept
+    couplings: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None] | None = None
 
 
 def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float,
@@ -242,11 +222,9 @@ def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float
     :math:`\overline{st} = \overline{a^2} - \overline{b^2}` and
     :math:`\overline{s^2} + \overline{t^2} = 2(\overline{a^2} + \overline{b^2})`, which do not
     depend on the coupling, and for p = 2 :math:`\overline{(s + \delta)^2} = \overline{s^2}
-    + \delta^2`. The smaller of the two couplings is kept (ties: the identity). For p = 2 and
-    beta < 1 the anti-identity is only evaluated on rows where its transport part alone
-    (:math:`(1-\beta)(\overline{a^2} + \overline{b^2} - 2\,\overline{a\,w} + \delta^2)`, one
-    inner product, a lower bound since the structure part is non-negative), less a rounding
-    margin, is below the identity's value: elsewhere it cannot win.
+    + \delta^2`. The smaller coupling is kept (ties: the identity); the anti-identity's
+    structure part is only computed when its transport part alone, a lower bound of its
+    value, is below the identity's value on some row (elsewhere it cannot win).
 
     Parameters
     ----------
@@ -256,54 +234,60 @@ def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float
     beta : float in [0, 1]
     p : float >= 1
     workspace : discrepancies._kernels.Workspace, optional
-        Where the (L, n) work buffers come from (fresh ones without it).
+        Where the (2, L, n) work buffers come from (fresh ones without it).
 
     Returns
     -------
     SortedFG
         ``values`` (L,), ``use_anti`` (L,) the rows where the anti-identity coupling is the
-        smaller one, and the row moments :func:`fg_sorted_grad` reuses.
+        smaller one, and the row moments and couplings :func:`fg_sorted_grad` reuses.
     """
+    L, n = a.shape
     ma2, mb2 = K.row_mean_product(a, a), K.row_mean_product(b, b)
-    two_m2, est = 2 * (ma2 + mb2), ma2 - mb2
-    est_term = 4 * est * est
-    s, st = K.scratch(workspace, "s", a), K.scratch(workspace, "st", a)
-    values, es2, s, st_identity = _coupling(a, b, delta, beta, p, two_m2, est_term, s, st)
-    use_anti = torch.zeros(values.shape, dtype=torch.bool, device=values.device)
-    if p == 2 and beta < 1:
-        delta2 = delta * delta
-        bound = (1 - beta) * (ma2 + mb2 - 2 * K.row_mean_product(a, b, reverse_b=True)
-                              + delta2)
-        margin = 100 * torch.finfo(a.dtype).eps * (ma2 + mb2 + delta2)
-        rows = torch.nonzero(bound - margin < values).view(-1)
+    b_reversed = K.flip_rows(b, out=K.scratch(workspace, "b_reversed", b))
+    s = K.scratch(workspace, "s", a, (2, L, n))
+    torch.sub(a, b, out=s[0])
+    torch.sub(a, b_reversed, out=s[1])
+    es2 = K.row_mean_product(s, s)  # (2, L)
+    if beta < 1:
+        transport = es2 + delta * delta if p == 2 else _abs_pow(s + delta.unsqueeze(1), p).mean(-1)
+        values = (1 - beta) * transport
     else:
-        rows = None  # every row
-    if rows is None:
-        anti, es2_anti, _, _ = _coupling(a, K.flip_rows(b, out=st), delta, beta, p, two_m2,
-                                         est_term, s, st)
-        torch.lt(anti, values, out=use_anti)
-        values = torch.where(use_anti, anti, values)
-        es2 = torch.where(use_anti, es2_anti, es2)
-        return SortedFG(values, use_anti, torch.stack((ma2, mb2, es2)))
-    if rows.numel():
-        anti, es2_anti, s_anti, st_anti = _coupling(a[rows], b[rows].flip(1), delta[rows], beta,
-                                                    p, two_m2[rows], est_term[rows])
-        better = anti < values[rows]
-        won = rows[better]
-        values[won], es2[won], use_anti[won] = anti[better], es2_anti[better], True
-        if st_identity is not None and won.numel():
-            s[won], st_identity[won] = s_anti[better], st_anti[better]
-    s_st = None if st_identity is None else (s, st_identity)
-    return SortedFG(values, use_anti, torch.stack((ma2, mb2, es2)), s_st)
+        values = torch.zeros_like(es2)
+    st = st_anti = None
+    if beta > 0:
+        two_m2, est = 2 * (ma2 + mb2), ma2 - mb2
+        est_term = 4 * est * est
+        st = K.scratch(workspace, "st", a)
+        values[0] += beta * _structure(a, b, s[0], es2[0], two_m2, est_term, st)
+        # values[1], the anti-identity's transport part, is a lower bound of its value (the
+        # structure part is non-negative, and adding it cannot round below): its structure
+        # part is only needed on rows where that bound is below the identity's value
+        if bool((values[1] < values[0]).any()):  # (s t written over b reversed, now unused)
+            st_anti = b_reversed
+            values[1] += beta * _structure(a, b_reversed, s[1], es2[1], two_m2, est_term,
+                                           st_anti)
+    use_anti = values[1] < values[0]
+    return SortedFG(torch.where(use_anti, values[1], values[0]), use_anti,
+                    torch.stack((ma2, mb2, torch.where(use_anti, es2[1], es2[0]))),
+                    (s, st, st_anti))
+
+
+def _structure(a: torch.Tensor, w: torch.Tensor, s: torch.Tensor, es2: torch.Tensor,
+               two_m2: torch.Tensor, est_term: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """The structure part of :func:`fg_sorted` per row for the coupling a <-> w (s = a - w),
+    from the row means ``es2`` of s^2, ``two_m2`` of s^2 + t^2 and ``est_term`` = 4 (mean st)^2;
+    s t is written into ``out`` (which may be ``w`` itself)."""
+    st = torch.add(a, w, out=out).mul_(s)
+    return 2 * (K.row_mean_product(st, st) + es2 * (two_m2 - es2)) + est_term
 
 
 def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forward: SortedFG,
                    beta: float, p: float, weights: torch.Tensor,
-                   workspace: K.Workspace | None = None,
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""The gradient of :math:`\sum_l c_l FG_l` (``weights`` c, shape (L,)) with respect to
     the inputs of :func:`fg_sorted`, in closed form, for the couplings it chose (``forward``,
-    its result, whose ``s_st`` buffers this consumes).
+    its result, whose ``couplings`` buffers this consumes when present).
 
     With the sorting permutations and the coupling fixed, :func:`fg_sorted`'s formula is a
     polynomial (p = 2) in a, w and delta; its derivative is, row by row,
@@ -323,22 +307,23 @@ def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forwar
     Returns
     -------
     g_a, g_b : torch.Tensor, shape (L, n)
-        In the sorted orders of ``a`` and ``b`` (the anti-identity rows flipped back); in
-        buffers of ``workspace`` when given.
+        In the sorted orders of ``a`` and ``b`` (the anti-identity rows flipped back).
     g_delta : torch.Tensor, shape (L,)
     """
     n = a.shape[1]
     anti = torch.nonzero(forward.use_anti).view(-1)
     w = b
     if anti.numel():
-        w = K.scratch(workspace, "w", b).copy_(b)
+        w = b.clone()
         w[anti] = b[anti].flip(1)
+    if forward.couplings is None or forward.couplings[1] is None:
+        s = a - w
+        st = (a + w).mul_(s)
+    else:  # the kept coupling of each row, in the identity's buffers
+        (s, s_anti), st, st_anti = forward.couplings
+        if anti.numel():
+            s[anti], st[anti] = s_anti[anti], st_anti[anti]
     ma2, mb2, es2 = forward.moments
-    if forward.s_st is None:
-        s = torch.sub(a, w, out=K.scratch(workspace, "s", a))
-        st = torch.add(a, w, out=K.scratch(workspace, "st", a)).mul_(s)
-    else:
-        s, st = forward.s_st
     est, et2 = ma2 - mb2, 2 * (ma2 + mb2) - es2
     alpha_a = 4 * beta * (es2 + et2 + 4 * est)
     alpha_w = 4 * beta * (es2 + et2 - 4 * est)
@@ -469,7 +454,7 @@ def _pullback(a: torch.Tensor, iu: torch.Tensor, b: torch.Tensor, iv: torch.Tens
               out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`fg_sorted_grad` put back in the points' order: ``(G (L, 2n), g_delta (L,))``,
     ``G`` in ``out`` when given."""
-    g_a, g_b, g_delta = fg_sorted_grad(a, b, delta, forward, beta, p, weights, workspace)
+    g_a, g_b, g_delta = fg_sorted_grad(a, b, delta, forward, beta, p, weights)
     L, n = a.shape
     G = K.scratch(workspace, "G", a, (L, 2 * n)) if out is None else out
     K.scatter_rows(iu, g_a, out=G[:, :n])
