@@ -49,8 +49,8 @@ L_GRID = numeric_grid([16, 64, 256, 1024])
 #: Largest n at which the O(n^2 L) naive SFG is timed.
 NAIVE_MAX_N = 2048
 
-#: Elements of the n x n x (slices) block the naive SFG builds at once: 1 MiB in float32, as
-#: cache-sized blocks ran 2-3 times faster here than 64 MiB ones.
+#: Elements of the n x n x (slices) block the naive SFG builds at once: 1 MiB in float32, a
+#: block that stays in cache (a block of tens of MiB makes every pass a trip to memory).
 _NAIVE_BLOCK = 2**18
 
 
