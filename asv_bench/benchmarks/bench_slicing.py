@@ -6,7 +6,7 @@ or SFG (beta = 0.1, p = 2) against the L -> infinity limit of
 :mod:`validation.exact_slicing`, relative to that limit, along L and d, for two anisotropic
 Gaussian clouds of ``N_POINTS`` points (:func:`validation.slicing_checks.clouds`). The limit
 (a randomised dense rule in d = 3, Monte Carlo with ``REFERENCE_SIZE`` x 8 directions beyond;
-d = 1000 is left to ``sliced-bench curves``, its limit alone takes about a minute here)
+d = 1000 is left to ``sliced-bench curves``: its limit alone would dominate an asv run)
 has its own standard error s; the mean square error measured against it exceeds the true one
 by s^2 on average, so s^2 is subtracted (floored at 0), and ``track_reference_error`` records s
 (relative) so that RMSEs near it can be read as "below the reference's resolution".
