@@ -9,13 +9,12 @@ only calls them. On a CPU tensor of float32 or float64 the functions go through 
   (:func:`sort_with_index`), instead of an argsort and a gather;
 - row means of products as a stack of BLAS dot products (:func:`row_mean_product`), accurate
   in float32 at large n;
-- detached matrix products through NumPy's BLAS (:func:`matmul`), into a given buffer;
 - work buffers from NumPy's allocator (:func:`empty_rows`), which asks for transparent huge
   pages for large ones, so that a fresh (L, n) buffer costs a few page faults instead of one
   per 4 KiB page, and buffers reused across the evaluations of a loop (:class:`Workspace`).
 
 Anywhere else (another device, another dtype), or inside :func:`_torch_only`, the same
-functions run in plain torch (``torch.sort``, ``torch.linalg.vecdot``, ``torch.matmul``,
+functions run in plain torch (``torch.sort``, ``torch.linalg.vecdot``,
 ``torch.empty``). The choice is made in one place, :func:`numpy_backend`. The tests run both
 paths on the CPU through :func:`_torch_only`, which is also how a GPU's path is exercised on a
 machine without one.
@@ -31,7 +30,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-__all__ = ["Workspace", "empty_rows", "flip_rows", "matmul", "numpy_backend",
+__all__ = ["Workspace", "empty_rows", "flip_rows", "numpy_backend",
            "row_mean_product", "scatter_rows", "scratch", "sort_values", "sort_with_index",
            "sorted_product"]
 
@@ -111,14 +110,6 @@ def scratch(workspace: Workspace | None, name: str, like: torch.Tensor,
     if workspace is None:
         return empty_rows(like, shape, dtype)
     return workspace.take(name, like, shape, dtype)
-
-
-def matmul(A: torch.Tensor, B: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    """``A @ B`` for detached tensors, written into ``out`` when given."""
-    if numpy_backend(A):
-        result = np.matmul(A.numpy(), B.numpy(), out=None if out is None else out.numpy())
-        return out if out is not None else torch.from_numpy(result)
-    return torch.matmul(A, B, out=out)
 
 
 def sort_values(U: torch.Tensor) -> torch.Tensor:

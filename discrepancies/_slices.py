@@ -314,11 +314,11 @@ def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forwar
     anti = torch.nonzero(forward.use_anti).view(-1)
     w = b
     if anti.numel():
-        w = b.clone()
+        w = K.empty_rows(b).copy_(b)
         w[anti] = b[anti].flip(1)
     if forward.couplings is None or forward.couplings[1] is None:
-        s = a - w
-        st = (a + w).mul_(s)
+        s = torch.sub(a, w, out=K.empty_rows(a))
+        st = torch.add(a, w, out=K.empty_rows(a)).mul_(s)
     else:  # the kept coupling of each row, in the identity's buffers
         (s, s_anti), st, st_anti = forward.couplings
         if anti.numel():
@@ -336,7 +336,7 @@ def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forwar
         g_delta = 2 * (1 - beta) * delta * weights
     else:
         r = s.add_(delta.unsqueeze(1))  # s is not needed any more
-        omega = r.abs().pow_(p - 1).mul_(r.sign()).mul_((1 - beta) * p)
+        omega = torch.abs(r, out=K.empty_rows(r)).pow_(p - 1).mul_(r.sign()).mul_((1 - beta) * p)
         g_delta = omega.mean(dim=1) * weights
         omega *= scale.unsqueeze(1)
     eight_beta = (8 * beta) * scale.unsqueeze(1)
@@ -364,8 +364,10 @@ class _FusedSlices(torch.autograd.Function):
         x_mean, y_mean = X.mean(dim=0), Y.mean(dim=0)
         Xc, Yc, gap = X - x_mean, Y - y_mean, x_mean - y_mean
         Pt, delta = projections.T, gap @ projections
-        a, iu, b, iv, forward = _sorted_fg(K.matmul(Pt, Xc.T), K.matmul(Pt, Yc.T), delta,
-                                           beta, p)
+        # a cloud's sorting permutation is only needed for a gradient through its projections
+        x_side, y_side, p_side = ctx.needs_input_grad[:3]
+        a, iu, b, iv, forward = _sorted_fg(Pt @ Xc.T, Pt @ Yc.T, delta, beta, p,
+                                           permutations=(x_side or p_side, y_side or p_side))
         ctx.save_for_backward(Xc, Yc, gap, projections, a, iu, b, iv, delta, forward.use_anti,
                               forward.moments)
         ctx.beta, ctx.p = beta, p
@@ -383,14 +385,14 @@ class _FusedSlices(torch.autograd.Function):
         for G_z, sign, needed in ((G_x, 1, ctx.needs_input_grad[0]),
                                   (G_y, -1, ctx.needs_input_grad[1])):
             if needed:  # the centring's adjoint removes the mean over the points
-                g = K.matmul(G_z.T, projections.T)
+                g = G_z.T @ projections.T
                 g += (sign * (projections @ g_delta) - g.sum(dim=0)) / n
             grads.append(g if needed else None)
         g_p = None
         if ctx.needs_input_grad[2]:
             # (L, n) @ (n, d) products: G's halves are row-strided views, fit for BLAS as
             # they stand (not once transposed)
-            g_p = (K.matmul(G_x, Xc) + K.matmul(G_y, Yc)).T + torch.outer(gap, g_delta)
+            g_p = (G_x @ Xc + G_y @ Yc).T + torch.outer(gap, g_delta)
         return (*grads, g_p, None, None)
 
 
@@ -435,11 +437,13 @@ Pullback = Callable[..., tuple[torch.Tensor, torch.Tensor]]
 
 
 def _sorted_fg(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: float, p: float,
-               workspace: K.Workspace | None = None):
-    """Rows of ``U`` and ``V`` sorted with their permutations, and :func:`fg_sorted` on them:
-    ``(a, iu, b, iv, forward)``."""
+               workspace: K.Workspace | None = None,
+               permutations: tuple[bool, bool] = (True, True)):
+    """Rows of ``U`` and ``V`` sorted, with their permutations where ``permutations`` asks
+    (None elsewhere), and :func:`fg_sorted` on them: ``(a, iu, b, iv, forward)``."""
     if workspace is None:
-        (a, iu), (b, iv) = K.sort_with_index(U), K.sort_with_index(V)
+        (a, iu), (b, iv) = ((K.sort_with_index(Z) if wanted else (K.sort_values(Z), None))
+                            for Z, wanted in zip((U, V), permutations, strict=True))
     else:
         (a, iu), (b, iv) = (
             K.sort_with_index(Z, workspace.take(f"key_{name}", Z, dtype=torch.int64),
@@ -448,17 +452,19 @@ def _sorted_fg(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: floa
     return a, iu, b, iv, fg_sorted(a, b, delta, beta, p, workspace)
 
 
-def _pullback(a: torch.Tensor, iu: torch.Tensor, b: torch.Tensor, iv: torch.Tensor,
-              delta: torch.Tensor, forward: SortedFG, beta: float, p: float,
-              weights: torch.Tensor, workspace: K.Workspace | None = None,
+def _pullback(a: torch.Tensor, iu: torch.Tensor | None, b: torch.Tensor,
+              iv: torch.Tensor | None, delta: torch.Tensor, forward: SortedFG, beta: float,
+              p: float, weights: torch.Tensor, workspace: K.Workspace | None = None,
               out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`fg_sorted_grad` put back in the points' order: ``(G (L, 2n), g_delta (L,))``,
-    ``G`` in ``out`` when given."""
+    ``G`` in ``out`` when given; the half of a side sorted without its permutation (``iu``
+    or ``iv`` None) is left unwritten."""
     g_a, g_b, g_delta = fg_sorted_grad(a, b, delta, forward, beta, p, weights)
     L, n = a.shape
     G = K.scratch(workspace, "G", a, (L, 2 * n)) if out is None else out
-    K.scatter_rows(iu, g_a, out=G[:, :n])
-    K.scatter_rows(iv, g_b, out=G[:, n:])
+    for index, g, half in ((iu, g_a, G[:, :n]), (iv, g_b, G[:, n:])):
+        if index is not None:
+            K.scatter_rows(index, g, out=half)
     return G, g_delta
 
 

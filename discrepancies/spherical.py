@@ -120,7 +120,7 @@ class _Centred:
     def projected(self, theta: torch.Tensor) -> torch.Tensor:
         """``theta @ right`` for directions ``theta`` (L, d), in the workspace."""
         out = self.workspace.take("projected", theta, (theta.shape[0], self.right.shape[1]))
-        return K.matmul(theta, self.right, out)
+        return torch.matmul(theta, self.right, out=out)
 
     def fg(self, projected: torch.Tensor, beta: float, p: float, need_grad: bool,
            ) -> tuple[torch.Tensor, Pullback | None]:
@@ -160,7 +160,7 @@ class _BaseDraws:
         v = z / torch.linalg.vector_norm(z, dim=1, keepdim=True)
         component = torch.arange(v.shape[0], device=v.device) % k
         membership = (component == torch.arange(k, device=v.device).unsqueeze(1)).to(v.dtype)
-        return cls(t.detach(), s.detach(), v, K.matmul(v, data.right), component, membership)
+        return cls(t.detach(), s.detach(), v, v @ data.right, component, membership)
 
 
 def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: float, p: float,
@@ -206,7 +206,7 @@ def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: floa
     along = torch.linalg.vecdot(draws.v, locs_l)  # epsilon^T v_l
     k_l = draws.s * along / denom_l
     a_l = draws.t - sigma_l * k_l
-    locs_right = K.matmul(locs, data.right)  # (k, 2n + 1): P(epsilon)
+    locs_right = locs @ data.right  # (k, 2n + 1): P(epsilon)
     e1_right = data.right[0]  # P(e1)
     projected = torch.mul(draws.v_right, (sigma_l * draws.s).unsqueeze(1),
                           out=data.workspace.take("projected", draws.v_right))
@@ -221,10 +221,10 @@ def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: floa
         # g_delta for the gap's
         G, g_delta = pullback(weights, data.workspace.take("projected", draws.v_right)[:, :2 * n])
         weighted = membership * a_l  # (k, L)
-        grad = K.matmul(K.matmul(weighted, G), data.stacked)
+        grad = (weighted @ G) @ data.stacked
         grad += torch.outer(weighted @ g_delta, data.mean_gap)
         # P-bar_l against P(e1) and P(its location), in one product
-        basis = K.matmul(G, torch.cat((locs_right[:, :2 * n], e1_right[None, :2 * n])).T)
+        basis = G @ torch.cat((locs_right[:, :2 * n], e1_right[None, :2 * n])).T
         basis += torch.outer(g_delta, torch.cat((locs_right[:, 2 * n], e1_right[2 * n:])))
         q = basis[:, -1] - sigma_l * basis.gather(1, component.unsqueeze(1)).squeeze(1)
         tangent = q * draws.s / denom_l

@@ -294,6 +294,12 @@ def test_gradcheck_sw_sfg_and_through_projections():
     assert torch.autograd.gradcheck(lambda x, y: sw(x, y, projections=P, p=3), (X, Y))
     assert torch.autograd.gradcheck(lambda x, z: sw(x, z, projections=P, a=a), (X, Z))
     assert torch.autograd.gradcheck(lambda x, y: sfg(x, y, projections=P, beta=0.4), (X, Y))
+    # one cloud at a time: the other one is sorted without its permutation
+    for q in (2, 3):
+        assert torch.autograd.gradcheck(
+            lambda x, q=q: sfg(x, Y.detach(), projections=P, beta=0.4, p=q), (X,))
+        assert torch.autograd.gradcheck(
+            lambda y, q=q: sfg(X.detach(), y, projections=P, beta=0.4, p=q), (Y,))
     Pg = P.clone().requires_grad_(True)
     assert torch.autograd.gradcheck(lambda q: fg_per_slice(X.detach(), Y.detach(), q, 0.4, 2),
                                     (Pg,))
