@@ -9,9 +9,9 @@ or (n, n, L) tensor: time O(L n log n), memory O(L (n + m)).
 The fused cost has one kernel, :func:`fg_sorted` (values on sorted projections) and
 :func:`fg_sorted_grad` (its gradient, in closed form), reached through :func:`fg_pullback`
 (sorting permutations and the vector-Jacobian product): :func:`fg_per_slice` wraps that in
-one autograd node, and the spherical family's ascent calls it directly. Sorting,
-products and buffers go through :mod:`discrepancies._kernels`, which chooses between NumPy on
-the CPU and plain torch.
+one autograd node, and the spherical family's ascent calls it directly. Sorting, row means
+of products and work buffers go through :mod:`discrepancies._kernels`, which chooses between
+NumPy on the CPU and plain torch; matrix products are torch's (one thread pool per call).
 """
 
 from __future__ import annotations
