@@ -279,8 +279,8 @@ class SlicingScheme:
     def root_mean(self, roots: torch.Tensor, p: float, projections: torch.Tensor,
                   X: torch.Tensor, Y: torch.Tensor, a: torch.Tensor | None = None,
                   b: torch.Tensor | None = None) -> torch.Tensor:
-        r"""The estimate of :math:`(\mathbb{E}_	heta W_p^p(	heta))^{1/p}` from the per-slice
-        roots :math:`W_p(	heta_l)` (L,) on ``projections`` (d, L), for data rescaled to a
+        r"""The estimate of :math:`(\mathbb{E}_\theta W_p^p(\theta))^{1/p}` from the per-slice
+        roots :math:`W_p(\theta_l)` (L,) on ``projections`` (d, L), for data rescaled to a
         safe range: the plain mean by :func:`power_mean` (the roots divided by their largest
         before the p-th power, so that no p overflows); the control variates (p = 2) by
         :meth:`mean` of the squares, which stay in range on rescaled data."""
