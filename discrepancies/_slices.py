@@ -440,15 +440,18 @@ def _sorted_fg(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: floa
                workspace: K.Workspace | None = None,
                permutations: tuple[bool, bool] = (True, True)):
     """Rows of ``U`` and ``V`` sorted, with their permutations where ``permutations`` asks
-    (None elsewhere), and :func:`fg_sorted` on them: ``(a, iu, b, iv, forward)``."""
-    if workspace is None:
-        (a, iu), (b, iv) = ((K.sort_with_index(Z) if wanted else (K.sort_values(Z), None))
-                            for Z, wanted in zip((U, V), permutations, strict=True))
-    else:
-        (a, iu), (b, iv) = (
-            K.sort_with_index(Z, workspace.take(f"key_{name}", Z, dtype=torch.int64),
-                              workspace.take(f"sorted_{name}", Z))
-            for name, Z in (("u", U), ("v", V)))
+    (None elsewhere; the sorts with permutations in the workspace's buffers when given), and
+    :func:`fg_sorted` on them: ``(a, iu, b, iv, forward)``."""
+
+    def sort(Z: torch.Tensor, name: str, wanted: bool):
+        if not wanted:
+            return K.sort_values(Z), None
+        if workspace is None:
+            return K.sort_with_index(Z)
+        return K.sort_with_index(Z, workspace.take(f"key_{name}", Z, dtype=torch.int64),
+                                 workspace.take(f"sorted_{name}", Z))
+
+    (a, iu), (b, iv) = sort(U, "u", permutations[0]), sort(V, "v", permutations[1])
     return a, iu, b, iv, fg_sorted(a, b, delta, beta, p, workspace)
 
 
@@ -482,10 +485,10 @@ def fg_pullback(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: flo
     with one, the sorted projections and the work buffers are the workspace's, and the
     function must be called before the next evaluation on it (it raises ``RuntimeError``
     otherwise), and ``G`` is valid until then."""
+    a, iu, b, iv, forward = _sorted_fg(U, V, delta, beta, p, workspace,
+                                       permutations=(need_grad, need_grad))
     if not need_grad:
-        a, b = K.sort_values(U), K.sort_values(V)
-        return fg_sorted(a, b, delta, beta, p, workspace).values, None
-    a, iu, b, iv, forward = _sorted_fg(U, V, delta, beta, p, workspace)
+        return forward.values, None
     round_ = None if workspace is None else workspace.new_round()
     calls = []
 
