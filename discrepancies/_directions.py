@@ -17,6 +17,7 @@ from ._inputs import (
     check_fits,
     check_n_projections,
     check_projections,
+    check_seed,
     make_generator,
     widest_float,
 )
@@ -45,10 +46,12 @@ def resolve_projections(projections: object, n_projections: object, seed: object
                         like: torch.Tensor, draw: Callable = random_projections) -> torch.Tensor:
     """The (d, L) directions of a call: ``projections`` checked when given (no draw), else
     ``n_projections`` directions from ``draw`` (a slicing scheme's sampler, i.i.d. uniform by
-    default) and ``seed``, with the dtype and device of ``like``."""
+    default) and ``seed``, with the dtype and device of ``like``. ``seed`` is checked in both
+    cases (a seed refused without ``projections`` is refused with them)."""
     L = check_n_projections(n_projections)
     d = like.shape[1]
     if projections is not None:
+        check_seed(seed, like.device)
         return check_projections(projections, d, like)
     check_fits(L, 2 * like.shape[0] + d, like)
     generator = make_generator(seed, like.device)

@@ -46,6 +46,7 @@ __all__ = [
     "check_p",
     "check_positive_int",
     "check_projections",
+    "check_seed",
     "check_weights",
     "describe",
     "finish",
@@ -259,25 +260,37 @@ def check_locations(loc: object, d: int, like: torch.Tensor, name: str = "loc") 
     return t
 
 
+def check_seed(seed: object, device: torch.device | str) -> int | torch.Generator | None:
+    """``seed`` checked as :func:`make_generator` takes it, without drawing anything: None, an
+    int (Python or NumPy, not bool) in [0, 2**64), or a ``torch.Generator`` on ``device``'s
+    type. Floats, even integral ones, are refused (``TypeError``), and so are negative ints
+    (``ValueError``; torch would silently wrap them modulo 2**64). A call given explicit
+    directions checks its seed too, so that a seed is refused or accepted whatever else the
+    call is given."""
+    if isinstance(seed, torch.Generator):
+        check_generator(seed, torch.device(device), "seed")
+        return seed
+    if seed is None:
+        return None
+    seed = check_positive_int(seed, "seed", 0, kind="None, an int or a torch.Generator")
+    if seed >= 2**64:
+        raise ValueError(f"seed must be < 2**64 (seeds are 64-bit), got seed={seed}")
+    return seed
+
+
 def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
-    """A ``torch.Generator`` on ``device`` from ``seed``.
+    """A ``torch.Generator`` on ``device`` from ``seed`` (checked by :func:`check_seed`).
 
     ``None`` draws a fresh seed from torch's global generator (so ``torch.manual_seed`` makes
-    the call reproducible); an int (Python or NumPy, not bool) in [0, 2**64) seeds a new
-    generator (same int, same draws); a generator is used as it is, and must live on
-    ``device``'s type. Floats, even integral ones, are refused (``TypeError``), and so are
-    negative ints (``ValueError``; torch would silently wrap them modulo 2**64).
+    the call reproducible); an int seeds a new generator (same int, same draws); a generator is
+    used as it is.
     """
     device = torch.device(device)
+    seed = check_seed(seed, device)
     if isinstance(seed, torch.Generator):
-        check_generator(seed, device, "seed")
         return seed
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())
-    else:
-        seed = check_positive_int(seed, "seed", 0, kind="None, an int or a torch.Generator")
-        if seed >= 2**64:
-            raise ValueError(f"seed must be < 2**64 (seeds are 64-bit), got seed={seed}")
     return torch.Generator(device=device).manual_seed(seed)
 
 
