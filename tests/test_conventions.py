@@ -1,5 +1,7 @@
 """The convention adapters against literal implementations of each published convention, and
-the "rae" one against values the original RAE code returned (tests/data/rae_code_values.json)."""
+against values the original RAE code returned (tests/data/rae_code_values.json): the "rae"
+adapter as it is, and SFG itself direction by direction (see
+:func:`check_sfg_against_rae_code`)."""
 
 import json
 from pathlib import Path
@@ -33,16 +35,77 @@ def test_sw_conventions_match_literal_code(p):
         literal_swae(X, Y, UNIT, p), rel=1e-12)
 
 
-@pytest.mark.parametrize(("beta", "p"), [(0.0, 2), (0.1, 2), (0.6, 1), (1.0, 3)])
-def test_sfg_conventions_match_literal_code(beta, p):
-    assert sfg_in_convention(X, Y, UNIT, beta, p, convention="design") == pytest.approx(
-        sfg(X, Y, projections=UNIT, beta=beta, p=p), rel=1e-13)
-    assert sfg_in_convention(X, Y, UNIT, beta, p, convention="swae") == pytest.approx(
-        sfg(X, Y, projections=UNIT, beta=beta, p=p), rel=1e-13)
-
-
 RAE_CODE_VALUES = json.loads(
     (Path(__file__).parent / "data" / "rae_code_values.json").read_text())["cases"]
+
+
+def literal_fg(X, Y, theta, beta, p):
+    """FG_beta on the unit directions ``theta`` (d, L) as DESIGN writes it, by plain loops over
+    slices, couplings and pairs: no sort kernel, no moment expansion, no code of the package."""
+    n, total = X.shape[0], 0.0
+    for col in theta.T:
+        u, v = sorted(X @ col), sorted(Y @ col)
+        costs = []
+        for w in (v, v[::-1]):  # sigma: identity, anti-identity
+            transport = sum(abs(u[i] - w[i]) ** p for i in range(n)) / n
+            structure = sum(((u[i] - u[j]) ** 2 - (w[i] - w[j]) ** 2) ** 2
+                            for i in range(n) for j in range(n)) / n**2
+            costs.append((1 - beta) * transport + beta * structure)
+        total += min(costs)
+    return total / theta.shape[1]
+
+
+def check_sfg_against_rae_code(sfg_fn, case):
+    """``sfg_fn`` (sfg's signature) against the original RAE code's own value on ``case``.
+
+    Per raw direction g = |g| theta, that code's term is min_sigma [(1-beta) n |g|^2 T_sigma +
+    beta |g|^4 S_sigma] with T, S this suite's per-sample and per-pair means on theta: it is
+    c FG_beta'(theta) with c = (1-beta) n |g|^2 + beta |g|^4 and beta' = beta |g|^4 / c, so
+    the sum over directions of c sfg(theta, beta') is the code's value, to rounding."""
+    Xc, Yc = np.array(case["X"]), np.array(case["Y"])
+    G = np.array(case["directions_d_by_L"])
+    total = 0.0
+    for g in G.T:
+        norm = np.linalg.norm(g)
+        c = (1 - case["beta"]) * case["n"] * norm**2 + case["beta"] * norm**4
+        total += c * float(sfg_fn(Xc, Yc, projections=(g / norm)[:, None],
+                                  beta=case["beta"] * norm**4 / c, p=2))
+    assert total == pytest.approx(case["sliced_fgw_distance"], rel=1e-10)
+
+
+@pytest.mark.parametrize(("beta", "p"), [(0.0, 2), (0.1, 2), (0.6, 1), (1.0, 3)])
+def test_sfg_conventions_match_a_literal_loop(beta, p):
+    # the loop is independent of the code; an FG off by 1e-6 relative fails both
+    expected = literal_fg(X, Y, UNIT, beta, p)
+    for convention in ("design", "swae"):
+        assert sfg_in_convention(X, Y, UNIT, beta, p, convention=convention) == pytest.approx(
+            expected, rel=1e-12)
+    assert sfg(X, Y, projections=UNIT, beta=beta, p=p) == pytest.approx(expected, rel=1e-12)
+
+
+def test_literal_loop_against_the_rae_code():
+    # the loop itself against values the original code returned (p = 2; the small cases, the
+    # loop being quadratic in n)
+    for case in (c for c in RAE_CODE_VALUES if c["n"] <= 20):
+        check_sfg_against_rae_code(
+            lambda A, B, projections, beta, p: literal_fg(A, B, projections, beta, p), case)
+
+
+@pytest.mark.parametrize("case", RAE_CODE_VALUES,
+                         ids=lambda c: f"n{c['n']}-L{c['L']}-beta{c['beta']}")
+def test_sfg_reproduces_the_rae_code_direction_by_direction(case):
+    check_sfg_against_rae_code(sfg, case)
+
+
+def test_sfg_ten_percent_wrong_fails_the_rae_code_comparison():
+    # mutation: FG 10% too large (the kind of error the earlier self-comparison let through)
+    with pytest.raises(AssertionError):
+        check_sfg_against_rae_code(lambda *args, **kw: 1.1 * sfg(*args, **kw),
+                                   RAE_CODE_VALUES[0])
+    with pytest.raises(AssertionError):
+        expected = literal_fg(X, Y, UNIT, 0.1, 2)
+        assert 1.1 * sfg(X, Y, projections=UNIT, beta=0.1, p=2) == pytest.approx(expected,
+                                                                                  rel=1e-12)
 
 
 @pytest.mark.parametrize("case", RAE_CODE_VALUES,
