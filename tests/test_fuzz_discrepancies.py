@@ -399,3 +399,18 @@ def test_seed_is_checked_with_explicit_directions(name, seed):
     kw.update({"n_iter": 0} if takes(name, "n_iter") else {})
     with pytest.raises((TypeError, ValueError), match=r"^seed must be"):
         REGISTRY[name](X, X + 1, seed=seed, **kw)
+
+
+@pytest.mark.xfail(strict=True, reason="known bug found by this fuzz: where the FG family "
+                   "rescales, beta' = beta s^4 / c rounds to 1 and 1 - beta' to 0, dropping the "
+                   "transport term (the value is returned as 0.0)")
+def test_fg_rescaling_keeps_the_transport_term():
+    # two tight clouds 2e150 apart: FG_0.1 = 0.9 gap^2 = 7.056e300 (representable); the same
+    # clouds scaled by 2^-400 give the right value, 2^800 times smaller
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4, 2)) * 1e-3 + 1e150
+    Y = rng.standard_normal((4, 2)) * 1e-3 - 1e150
+    P = np.array([[0.6], [0.8]])
+    small = REGISTRY["sfg"](np.ldexp(X, -400), np.ldexp(Y, -400), projections=P, p=2)
+    assert REGISTRY["sfg"](X, Y, projections=P, p=2) == pytest.approx(np.ldexp(small, 800),
+                                                                       rel=1e-12)
