@@ -51,7 +51,7 @@ from exact_values import Exact
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from discrepancies import REGISTRY
+from discrepancies import REGISTRY, sfg
 from samplers.constraints import weight_sum_tolerance
 
 # log10 of the data's size where the FG family is rescaled and its value still representable
@@ -411,6 +411,5 @@ def test_fg_rescaling_keeps_the_transport_term():
     X = rng.standard_normal((4, 2)) * 1e-3 + 1e150
     Y = rng.standard_normal((4, 2)) * 1e-3 - 1e150
     P = np.array([[0.6], [0.8]])
-    small = REGISTRY["sfg"](np.ldexp(X, -400), np.ldexp(Y, -400), projections=P, p=2)
-    assert REGISTRY["sfg"](X, Y, projections=P, p=2) == pytest.approx(np.ldexp(small, 800),
-                                                                       rel=1e-12)
+    small = sfg(np.ldexp(X, -400), np.ldexp(Y, -400), projections=P, p=2)
+    assert sfg(X, Y, projections=P, p=2) == pytest.approx(np.ldexp(small, 800), rel=1e-12)
