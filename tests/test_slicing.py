@@ -32,19 +32,22 @@ def _clouds(n: int = 30, d: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch
 
 
 # Values of the suite before the slicing schemes existed (same inputs, n_projections=20,
-# seed=3, n_iter=3 for the optimised ones): the default must not move.
+# seed=3, n_iter=3 for the optimised ones): the default must not move. Bit for bit for the
+# plain means; the optimised ones within 1e-14 relative (measured: 0 for max-SW, 4e-16 to
+# 2.2e-15 for the FG family's, a few ulps from later rewrites of the ascent's kernels).
 STORED = {"sw": 0.6119902125868759, "max_sw": 0.9151216322378306, "sfg": 2.2176886516097016,
           "max_sfg": 4.481676029643314, "ssfg": 3.064226953781019,
           "mssfg": 2.9599504067832703, "pssfg": 2.658850020229646}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_default_slicing_is_the_old_monte_carlo_bit_for_bit(name):
+def test_default_slicing_is_the_old_monte_carlo(name):
     X, Y = _clouds()
     kw = {"n_iter": 3} if REGISTRY[name].optimised else {}
     fn = partial(REGISTRY[name], X, Y, n_projections=20, seed=3, **kw)
     assert fn().item() == fn(slicing="mc").item()
-    assert fn().item() == pytest.approx(STORED[name], rel=1e-12)
+    assert fn().item() == pytest.approx(STORED[name], rel=1e-14 if REGISTRY[name].optimised
+                                        else 0, abs=0)
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
