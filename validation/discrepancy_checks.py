@@ -393,7 +393,8 @@ FUZZ_TESTS = Path(__file__).resolve().parents[1] / "tests" / "test_fuzz_discrepa
 @check(GROUP)
 def property_fuzz(ctx: Context) -> CheckResult:
     """The property-based fuzz of every discrepancy (tests/test_fuzz_discrepancies.py: each
-    example a finite value with the invariances, or a ValueError / TypeError naming the
-    argument); see :func:`validation.checks.property_tests`."""
+    example's outcome decided from the input before the call, an error naming the argument
+    where one is due, else a value equal to the exact one and invariant, within bounds on the
+    rounding of the computation); see :func:`validation.checks.property_tests`."""
     return property_tests(GROUP, FUZZ_TESTS, ctx,
-                          "every example: finite and invariant, or a clear error")
+                          "every example: the error due, or the exact value and invariant")

@@ -376,10 +376,16 @@ def gradients(ctx: Context) -> list[CheckResult]:
     return out
 
 
+# the band of SSFG's position between SFG (0) and max-SFG (1) that defends kappa's default
+KAPPA_POSITION = (0.03, 0.25)
+
+
 @check(GROUP)
 def defaults(ctx: Context) -> list[CheckResult]:
     """The documented defaults (kappa=10, n_iter=10, lr=0.5, L=100, k=5) on a problem of RAE
-    size (n=200, d=16): kappa=10 puts SSFG strictly between SFG and max-SFG (neither limit);
+    size (n=200, d=16): kappa=10 puts SSFG strictly between SFG and max-SFG, a small part of
+    the way (its position (SSFG - SFG) / (max-SFG - SFG) in :data:`KAPPA_POSITION`: the draws
+    concentrate, as the docstring of ``ssfg`` says of d <= 64, without approaching max-SFG);
     n_iter=10 reaches at least 95% of the objective that n_iter=100 reaches, both evaluated at
     their locations with 20000 fresh draws; L=100 (SFG's default) gives SSFG a relative standard
     error no larger than SFG's at the same L (concentrated draws vary less);
@@ -389,19 +395,26 @@ def defaults(ctx: Context) -> list[CheckResult]:
     low = sfg_estimate(X, Y, 4000, ctx.seed + 1)
     high = float(max_sfg(X, Y, seed=ctx.seed + 2, n_iter=100))
     mid, _ = estimate("ssfg", X, Y, seed=ctx.seed)
+    # where SSFG sits between its limits, 0 at SFG and 1 at max-SFG; measured on this problem
+    # (seeds 0, 1): 0.00 at kappa <= 3, 0.08-0.10 at 10, 0.37 at 30, 0.74 at 100, so the band
+    # below holds the default and rejects a kappa 3 times smaller or larger
+    position = (mid.value - low.value) / (high - low.value)
+    spread = z * math.hypot(low.se, mid.se) / (high - low.value)
+    lo, hi = KAPPA_POSITION
     out = [CheckResult(GROUP, "default_kappa_interpolates",
-                       low.value + z * math.hypot(low.se, mid.se) < mid.value < high - z * mid.se,
-                       f"SFG {low.value:.4g} < SSFG {mid.value:.4g} < max-SFG {high:.4g}",
-                       f"strict, beyond {z:.2f} s.e.")]
+                       lo < position - spread and position + spread < hi,
+                       f"SFG {low.value:.4g} < SSFG {mid.value:.4g} < max-SFG {high:.4g}: "
+                       f"position {position:.3f} +- {spread:.3f}",
+                       f"in ({lo}, {hi}), beyond {z:.2f} s.e.: concentrated, far from max-SFG")]
     objective = []
-    for n_iter in (spherical.DEFAULTS["n_iter"], 100):
-        _, lg = estimate("ssfg", X, Y, seed=ctx.seed, n_iter=n_iter)
+    for n_iter in ({}, {"n_iter": 100}):  # the default as the function has it, and 100
+        _, lg = estimate("ssfg", X, Y, seed=ctx.seed, **n_iter)
         at, _ = estimate("ssfg", X, Y, seed=ctx.seed + 3, n_iter=0, loc=lg["direction"],
                          n_projections=20000)
         objective.append(at.value)
     ratio = objective[0] / objective[1]
     out.append(CheckResult(GROUP, "default_n_iter_converged", ratio >= 0.95,
-                           f"objective(n_iter=10) / objective(n_iter=100) = {ratio:.3f}",
+                           f"objective(default n_iter) / objective(n_iter=100) = {ratio:.3f}",
                            ">= 0.95"))
     rel_se = mid.se / mid.value
     sfg_100 = sfg_estimate(X, Y, spherical.DEFAULTS["n_projections"], ctx.seed + 4)
