@@ -51,6 +51,7 @@ from exact_values import Exact
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import discrepancies._directions as directions_module
 from discrepancies import REGISTRY, sfg
 from samplers.constraints import weight_sum_tolerance
 
@@ -393,12 +394,25 @@ def test_bad_flags_and_seeds_raise_naming_them(name, log, seed):
 @pytest.mark.parametrize("seed", ["x", 1.5, -1, 2**64, 2**70])
 def test_seed_is_checked_with_explicit_directions(name, seed):
     # with projections= nothing is drawn, but a seed refused without them is refused with them
+    check_seed_refused(name, seed)
+
+
+def check_seed_refused(name: str, seed: object) -> None:
     X = np.random.default_rng(0).standard_normal((5, 3))
     kw = ({"projections": np.eye(3)} if takes(name, "projections")
           else {"n_projections": REGISTRY[name].n_components()})
     kw.update({"n_iter": 0} if takes(name, "n_iter") else {})
     with pytest.raises((TypeError, ValueError), match=r"^seed must be"):
         REGISTRY[name](X, X + 1, seed=seed, **kw)
+
+
+def test_seed_check_skipped_with_explicit_directions_fails(monkeypatch):
+    # mutation: the seed left unchecked where projections= are given (the earlier code)
+    monkeypatch.setattr(directions_module, "check_seed", lambda seed, device: seed)
+    takers = [name for name in REGISTRY if takes(name, "projections")]
+    for seed in ("x", 1.5, -1, 2**70):
+        with pytest.raises(pytest.fail.Exception, match="DID NOT RAISE"):
+            check_seed_refused(takers[0], seed)
 
 
 @pytest.mark.xfail(strict=True, reason="known bug found by this fuzz: where the FG family "
