@@ -147,8 +147,14 @@ class Exact:
     def combine(self, law: str, components: int = 1):
         """The call's value and its rounding bound: ``law`` "mean" (the mean of each
         component's slices l = c mod k, then over components), or "max"; the p-th root of
-        the mean of p-th powers for SW's convention."""
+        the mean of p-th powers for SW's convention. Any other law (one whose weights over the
+        slices are not known here, such as importance sampling) gives the range of the
+        values (smallest, largest) instead of a value, since any convex combination of the
+        slices lies within it, and a bound that holds for every convex combination."""
         eps, values, errors = self.eps, self.values, self.errors
+        if law not in ("mean", "max"):
+            error = max(errors) + (self.n_slices + 8) * eps * max(values) + self.floor
+            return (min(values), max(values)), error
         if law == "max":
             value, error = max(values), max(errors)
         elif self.root:  # (mean_l W_l^p)^(1/p): a p-norm, 1-Lipschitz in the W_l
