@@ -7,6 +7,7 @@ import torch
 
 from ._ascent import maximise_direction
 from ._directions import resolve_projections
+from ._execution import distributable
 from ._inputs import (
     Result,
     as_point_clouds,
@@ -25,6 +26,7 @@ from .slicing import slicing_scheme
 __all__ = ["max_sfg", "sfg"]
 
 
+@distributable
 def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projections: int = 100,
         beta: float = 0.1, p: float = 2, projections: torch.Tensor | np.ndarray | None = None,
         seed: int | torch.Generator | None = None, log: bool = False,
@@ -99,6 +101,7 @@ def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_project
     return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})
 
 
+@distributable
 def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
             n_projections: int = 100, beta: float = 0.1, p: float = 2,
             projections: torch.Tensor | np.ndarray | None = None,

@@ -7,6 +7,7 @@ import torch
 
 from ._ascent import maximise_direction
 from ._directions import resolve_projections
+from ._execution import distributable
 from ._inputs import (
     Rescaled,
     Result,
@@ -26,6 +27,7 @@ from .slicing import slicing_scheme
 __all__ = ["max_sw", "sw"]
 
 
+@distributable
 def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projections: int = 100,
        p: float = 2, projections: torch.Tensor | np.ndarray | None = None,
        seed: int | torch.Generator | None = None, log: bool = False,
@@ -107,6 +109,7 @@ def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projecti
     return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})
 
 
+@distributable
 def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
            n_projections: int = 100, p: float = 2,
            projections: torch.Tensor | np.ndarray | None = None,

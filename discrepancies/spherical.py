@@ -76,6 +76,7 @@ from samplers.sphere import householder_sign
 
 from . import _kernels as K
 from ._ascent import sphere_ascent
+from ._execution import distributable
 from ._inputs import (
     Result,
     as_point_clouds,
@@ -382,6 +383,7 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
         "projections": projections, "per_slice": per_slice, **located, "history": history})
 
 
+@distributable
 def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
          n_projections: int = DEFAULTS["n_projections"], beta: float = 0.1, p: float = 2,
          kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
@@ -461,6 +463,7 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
                       location_key="direction", slicing=slicing, name="ssfg", variant=_variant)
 
 
+@distributable
 def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
           n_projections: int = DEFAULTS["n_projections"], beta: float = 0.1, p: float = 2,
           kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
@@ -488,6 +491,7 @@ def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
                       variant=_variant)
 
 
+@distributable
 def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
           n_projections: int = DEFAULTS["n_projections"], beta: float = 0.1, p: float = 2,
           kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
