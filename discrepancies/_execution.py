@@ -54,8 +54,8 @@ from torch.utils.checkpoint import checkpoint
 
 from samplers.constraints import check_positive_int, describe
 
-__all__ = ["DEFAULT_MEMORY_FRACTION", "Execution", "chunk_size", "current", "default_max_memory",
-           "distributable", "per_slice_level", "shard_bounds"]
+__all__ = ["DEFAULT_MEMORY_FRACTION", "Execution", "Share", "chunk_size", "current",
+           "default_max_memory", "distributable", "per_slice_level", "shard_bounds", "share"]
 
 DEFAULT_MEMORY_FRACTION = 1 / 16
 """The default ``max_memory``: this fraction of the device's free memory at the call (the
@@ -202,6 +202,38 @@ class _GatherSlices(torch.autograd.Function):
         return grad[lo:hi].clone(), None, None
 
 
+@dataclass(frozen=True)
+class Share:
+    """This rank's share of L slices under a group: columns (or rows) ``[lo, hi)`` of the
+    ``bounds`` of every rank (:func:`shard_bounds`)."""
+
+    group: dist.ProcessGroup
+    bounds: list[tuple[int, int]]
+    lo: int
+    hi: int
+
+    def gather(self, local: torch.Tensor) -> torch.Tensor:
+        """The (L,) vector of every rank's (hi - lo,) values in order (autograd-aware: the
+        gradient of the result reaches ``local`` as this rank's split)."""
+        return _GatherSlices.apply(local, self.group, self.bounds)
+
+    def all_reduce(self, t: torch.Tensor) -> torch.Tensor:
+        """``t`` summed over the ranks (in place, no autograd), on every rank."""
+        dist.all_reduce(t, group=self.group)
+        return t
+
+
+def share(n_projections: int) -> Share | None:
+    """This rank's share of ``n_projections`` slices under the call's group (:func:`current`),
+    None without a group or with fewer slices than ranks (then every rank computes them
+    all)."""
+    group = current().group
+    if group is None or n_projections < dist.get_world_size(group):
+        return None
+    bounds = shard_bounds(n_projections, dist.get_world_size(group))
+    return Share(group, bounds, *bounds[dist.get_rank(group)])
+
+
 def _chunked(cost: Callable[..., torch.Tensor], X: torch.Tensor, Y: torch.Tensor,
              projections: torch.Tensor, args: tuple, kwargs: dict, size: int) -> torch.Tensor:
     """``cost`` on column chunks of ``size`` of ``projections``, concatenated; with autograd
@@ -240,19 +272,16 @@ def per_slice_level(cost: Callable[..., torch.Tensor]) -> Callable[..., torch.Te
         max_memory = (default_max_memory(X.device) if options.max_memory is None
                       else options.max_memory)
         size = chunk_size(L, X.shape[0] + Y.shape[0], X.element_size(), max_memory)
-        group = options.group
-        if group is None or L < dist.get_world_size(group):
-            # no group, or fewer directions than ranks: every rank computes them all
+        mine = share(L)
+        if mine is None:  # no group, or fewer directions than ranks: all of them here
             return _chunked(cost, X, Y, projections, args, kwargs, size)
-        bounds = shard_bounds(L, dist.get_world_size(group))
-        lo, hi = bounds[dist.get_rank(group)]
         differentiable = [t for t in (X, Y, projections) if t.requires_grad]
         if differentiable and torch.is_grad_enabled():
-            copied = iter(_CopyToGroup.apply(group, *differentiable))
+            copied = iter(_CopyToGroup.apply(mine.group, *differentiable))
             X, Y, projections = (next(copied) if t.requires_grad else t
                                  for t in (X, Y, projections))
-        local = _chunked(cost, X, Y, projections[:, lo:hi], args, kwargs, size)
-        return _GatherSlices.apply(local, group, bounds)
+        local = _chunked(cost, X, Y, projections[:, mine.lo:mine.hi], args, kwargs, size)
+        return mine.gather(local)
 
     return run
 
