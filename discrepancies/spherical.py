@@ -447,6 +447,12 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         The scheme that draws the uniform starting candidates (``"mc"``, ``"orthogonal"``,
         ``"rqmc"``; :mod:`discrepancies.slicing`). The vMF draws are the method itself and do
         not change; ``"control-variate"`` (a uniform-mean estimator) raises a ValueError.
+    max_memory, group
+        As in :func:`discrepancies.sw`: bytes for one block of projections (chunks recomputed
+        in backward), and a ``torch.distributed`` group to shard the slices over.
+        The start's scoring and the final value are chunked; the ascent's block of placed
+        draws, (L, 2n + 1) numbers, is not (under a group each rank holds and places only its
+        share of the draws, and the location gradient is summed over the ranks at each step).
     _variant : private
         For the mutation checks of ``sliced-bench validate`` only: a deliberately wrong
         estimator (:class:`_Variant`).
