@@ -83,8 +83,9 @@ def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projecti
         Shard the slices over the ranks of ``group``: every rank must pass the same X, Y and
         arguments (checked: a ``ValueError`` otherwise; ``seed=None`` takes the first rank's
         draw), evaluates its share of the directions, and returns the same value, log and full
-        gradient as the others, equal to the single-process call's up to rounding. None: this
-        process alone.
+        gradient as the others, equal to the single-process call's up to rounding; every rank
+        must run the backward pass (its all-reduce is a collective). None: this process
+        alone.
     Returns
     -------
     0-d tensor (same dtype and device as X, differentiable in X and Y), or a NumPy float64
