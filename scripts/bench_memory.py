@@ -4,8 +4,9 @@ Each configuration runs in a fresh process (so that its peak resident set size, 
 ``getrusage``, is its own): X, Y standard normal (n, d) and shifted, ``requires_grad``, one
 ``sw(...).backward()`` untimed to warm up (skipped with ``--repeat 1``), then ``--repeat``
 timed calls. Reported per n: the inputs' bytes (X and Y), the resident set after the inputs
-were made, the peak, the budget's chunk of directions and the median seconds per call; at the
-end the slope of log(time) against log(n log n) (1: time grows as n log n).
+were made, the peak, the budget's chunk of directions and the median seconds per call (wall clock, and
+CPU time of the process, which a loaded machine inflates less); at the end the slopes of
+log(time) against log(n log n) (1: time grows as n log n).
 
     nice -n 10 .venv/bin/python scripts/bench_memory.py --n 100000 1000000 10000000
     nice -n 10 .venv/bin/python scripts/bench_memory.py --n 100000 1000000 --unchunked
@@ -42,20 +43,21 @@ def one(n: int, d: int, L: int, max_memory: int, repeat: int, threads: int) -> d
     Y = (1.5 * torch.randn(n, d, generator=g, dtype=torch.float32) + 0.3).requires_grad_(True)
     after_inputs = _rss_bytes()
 
-    def call() -> float:
-        start = time.perf_counter()
+    def call() -> tuple[float, float]:
+        start, cpu = time.perf_counter(), time.process_time()
         sw(X, Y, n_projections=L, seed=1, max_memory=max_memory).backward()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
     if repeat > 1:
         call()
-    times = [call() for _ in range(repeat)]
+    times, cpu_times = zip(*(call() for _ in range(repeat)), strict=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     chunk = chunk_size(L, 2 * n, 4, max_memory)
     return {"n": n, "d": d, "L": L, "max_memory": max_memory, "chunk_directions": chunk,
             "chunk_bytes": chunk * 2 * n * 4, "inputs_bytes": 2 * n * d * 4,
             "rss_after_inputs": after_inputs, "peak_rss": peak,
-            "seconds": statistics.median(times), "times": times, "threads": threads}
+            "seconds": statistics.median(times), "cpu_seconds": statistics.median(cpu_times),
+            "times": times, "threads": threads}
 
 
 def main() -> None:
@@ -77,7 +79,8 @@ def main() -> None:
         print(json.dumps(one(args.n[0], args.d, args.L, budget, args.repeat, args.threads)))
         return
     rows = []
-    print(f"{'n':>10} {'inputs':>9} {'rss0':>9} {'peak':>9} {'chunk':>12} {'s/call':>9}")
+    print(f"{'n':>10} {'inputs':>9} {'rss0':>9} {'peak':>9} {'chunk':>12} {'s/call':>9} "
+          f"{'CPU s':>9}")
     for n in args.n:
         repeat = 1 if n >= 10**7 else args.repeat
         cmd = [sys.executable, __file__, "--one", "--n", str(n), "--d", str(args.d), "--L",
@@ -89,14 +92,16 @@ def main() -> None:
         gib = 2**30
         print(f"{n:>10} {row['inputs_bytes'] / gib:8.2f}G {row['rss_after_inputs'] / gib:8.2f}G "
               f"{row['peak_rss'] / gib:8.2f}G {row['chunk_directions']:>4} dirs "
-              f"{row['seconds']:9.2f}", flush=True)
+              f"{row['seconds']:9.2f} {row['cpu_seconds']:9.2f}", flush=True)
     if len(rows) > 1:
         x = [math.log(r["n"] * math.log(r["n"])) for r in rows]
-        y = [math.log(r["seconds"]) for r in rows]
-        mx, my = statistics.fmean(x), statistics.fmean(y)
-        slope = (sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True))
-                 / sum((a - mx) ** 2 for a in x))
-        print(f"slope of log(time) against log(n log n): {slope:.3f}")
+        mx = statistics.fmean(x)
+        for key in ("seconds", "cpu_seconds"):
+            y = [math.log(r[key]) for r in rows]
+            my = statistics.fmean(y)
+            slope = (sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True))
+                     / sum((a - mx) ** 2 for a in x))
+            print(f"slope of log({key}) against log(n log n): {slope:.3f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
