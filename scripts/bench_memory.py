@@ -4,9 +4,9 @@ Each configuration runs in a fresh process (so that its peak resident set size, 
 ``getrusage``, is its own): X, Y standard normal (n, d) and shifted, ``requires_grad``, one
 ``sw(...).backward()`` untimed to warm up (skipped with ``--repeat 1``), then ``--repeat``
 timed calls. Reported per n: the inputs' bytes (X and Y), the resident set after the inputs
-were made, the peak, the budget's chunk of directions and the median seconds per call (wall clock, and
-CPU time of the process, which a loaded machine inflates less); at the end the slopes of
-log(time) against log(n log n) (1: time grows as n log n).
+were made, the peak, the budget's chunk of directions and the median seconds per call (wall
+clock, and CPU time of the process, which a loaded machine inflates less); at the end the
+slopes of log(time) against log(n log n) (1: time grows as n log n).
 
     nice -n 10 .venv/bin/python scripts/bench_memory.py --n 100000 1000000 10000000
     nice -n 10 .venv/bin/python scripts/bench_memory.py --n 100000 1000000 --unchunked
