@@ -24,7 +24,8 @@ column order (Megatron-LM's gather: all-gather forward, the rank's own split of 
 backward). ``X``, ``Y`` and the directions enter through Megatron-LM's copy (identity forward,
 all-reduce of the gradient backward), so every rank's gradient is the full one. Everything
 after the per-slice vector (the mean, the root, the argmax of the max- methods, the ascent's
-decisions) runs on the same numbers on every rank and gives the single-process value; with
+decisions) runs on the same numbers on every rank, so all ranks return the same value, equal
+to the single-process one up to the rounding of the shares' matrix products; with
 fewer directions than ranks (an ascent's single direction) every rank computes them all and no
 collective is made. Before any work, :func:`distributable` compares a fingerprint of the
 arguments across the ranks (a ``ValueError`` when they differ) and, for ``seed=None``, gives
@@ -55,7 +56,8 @@ from torch.utils.checkpoint import checkpoint
 from samplers.constraints import check_positive_int, describe
 
 __all__ = ["DEFAULT_MEMORY_FRACTION", "Execution", "Share", "chunk_size", "current",
-           "default_max_memory", "distributable", "per_slice_level", "shard_bounds", "share"]
+           "default_max_memory", "distributable", "executing", "per_slice_level",
+           "shard_bounds", "share"]
 
 DEFAULT_MEMORY_FRACTION = 1 / 16
 """The default ``max_memory``: this fraction of the device's free memory at the call (the
