@@ -86,8 +86,10 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--one", "--n", str(n), "--d", str(args.d), "--L",
                str(args.L), "--max-memory", str(args.max_memory), "--repeat", str(repeat),
                "--threads", str(args.threads)] + (["--unchunked"] if args.unchunked else [])
-        row = json.loads(subprocess.run(cmd, check=True, capture_output=True,
-                                        text=True).stdout.strip().splitlines()[-1])
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:  # its traceback (an allocation failure, say), and stop
+            sys.exit(f"n={n} failed (exit status {done.returncode}):\n{done.stderr}")
+        row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)
         gib = 2**30
         print(f"{n:>10} {row['inputs_bytes'] / gib:8.2f}G {row['rss_after_inputs'] / gib:8.2f}G "
