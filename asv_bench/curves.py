@@ -8,7 +8,8 @@ Two sources of timings, one set of figures (:mod:`asv_bench.figures`):
 - otherwise: a sweep of its own (:mod:`asv_bench.sweep`), which calls the asv benchmark
   classes of ``asv_bench/benchmarks`` (the same ``setup`` and timed methods) on a smaller grid
   and records the median and quartiles of repeated timings; it adds the slicing schemes'
-  error against L and against time (:mod:`asv_bench.slicing_curves`).
+  error against L and against time (:mod:`asv_bench.slicing_curves`) and the peak memory
+  against n, chunked and unchunked (:mod:`asv_bench.memory_curves`).
 
 Figures (PNG and SVG in ``--out``), every plotted point also in ``curves.csv``.
 """
@@ -60,9 +61,10 @@ def run(args: argparse.Namespace) -> int:
     figures.write_csv(points, out / "curves.csv")
     files = figures.draw(points, out, args.device, source)
     if args.from_asv is None:  # the slicing schemes' error curves come from a sweep only
-        from asv_bench import slicing_curves
+        from asv_bench import memory_curves, slicing_curves
 
         files += slicing_curves.run(out, args.quick, args.device, args.seed)
+        files += memory_curves.run(out, args.quick, args.seed)
     for f in [out / "curves.csv", *files]:
         print(f"wrote {f.name}")
     return 0

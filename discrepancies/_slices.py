@@ -22,6 +22,7 @@ from typing import NamedTuple
 import torch
 
 from . import _kernels as K
+from ._execution import per_slice_level
 from ._inputs import pth_root
 
 __all__ = ["SortedFG", "fg_per_slice", "fg_pullback", "fg_sorted", "fg_sorted_grad", "power_mean",
@@ -105,6 +106,7 @@ def _quantile_wp(U: torch.Tensor, V: torch.Tensor, a: torch.Tensor | None,
     return (lengths * _abs_pow(gaps, p)).sum(dim=1)
 
 
+@per_slice_level
 def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p: float,
                  a: torch.Tensor | None = None, b: torch.Tensor | None = None) -> torch.Tensor:
     r"""The p-th power of the 1-D Wasserstein distance on each slice.
@@ -147,6 +149,7 @@ def wp_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p:
     return _quantile_wp(project(X, projections), project(Y, projections), a, b, p)
 
 
+@per_slice_level
 def wp_roots_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, p: float,
                        a: torch.Tensor | None = None, b: torch.Tensor | None = None,
                        ) -> torch.Tensor:
@@ -396,6 +399,7 @@ class _FusedSlices(torch.autograd.Function):
         return (*grads, g_p, None, None)
 
 
+@per_slice_level
 def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, beta: float,
                  p: float) -> torch.Tensor:
     r"""The fused Gromov-Wasserstein cost FG_beta on each slice (n = m, uniform weights).

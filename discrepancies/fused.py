@@ -7,6 +7,7 @@ import torch
 
 from ._ascent import maximise_direction
 from ._directions import resolve_projections
+from ._execution import distributable
 from ._inputs import (
     Result,
     as_point_clouds,
@@ -25,6 +26,7 @@ from .slicing import slicing_scheme
 __all__ = ["max_sfg", "sfg"]
 
 
+@distributable
 def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projections: int = 100,
         beta: float = 0.1, p: float = 2, projections: torch.Tensor | np.ndarray | None = None,
         seed: int | torch.Generator | None = None, log: bool = False,
@@ -62,6 +64,9 @@ def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_project
         As in :func:`discrepancies.sw`: ``"mc"``, ``"orthogonal"``, ``"rqmc"``, and
         ``"control-variate"`` for beta = 0 and p = 2 only (where FG_0 = W_2^2).
 
+    max_memory, group
+        As in :func:`discrepancies.sw`: bytes for one block of projections (chunks recomputed
+        in backward), and a ``torch.distributed`` group to shard the slices over.
     Returns
     -------
     0-d tensor (differentiable in X and Y) or NumPy float64; ``(value, log)`` when ``log=True``.
@@ -99,6 +104,7 @@ def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_project
     return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})
 
 
+@distributable
 def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
             n_projections: int = 100, beta: float = 0.1, p: float = 2,
             projections: torch.Tensor | np.ndarray | None = None,
@@ -124,6 +130,9 @@ def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         Also return ``{"projections": (d, 1), "per_slice": (1,), "direction": (d,),
         "locations": (1, d) the same direction, "history": FG_beta along the ascent}``.
 
+    max_memory, group
+        As in :func:`discrepancies.sw`: bytes for one block of projections (chunks recomputed
+        in backward), and a ``torch.distributed`` group to shard the slices over.
     Returns
     -------
     As in :func:`sfg` (which also says when the data are rescaled; the maximising direction

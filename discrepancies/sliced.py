@@ -7,6 +7,7 @@ import torch
 
 from ._ascent import maximise_direction
 from ._directions import resolve_projections
+from ._execution import distributable
 from ._inputs import (
     Rescaled,
     Result,
@@ -26,6 +27,7 @@ from .slicing import slicing_scheme
 __all__ = ["max_sw", "sw"]
 
 
+@distributable
 def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projections: int = 100,
        p: float = 2, projections: torch.Tensor | np.ndarray | None = None,
        seed: int | torch.Generator | None = None, log: bool = False,
@@ -70,6 +72,20 @@ def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projecti
         control variates change the estimate (``log["per_slice"]`` keeps the raw W_p^p, whose
         plain mean is then not the value).
 
+    max_memory : int, optional
+        Bytes allowed for one block of projections: the directions are processed in chunks of
+        C columns with C (n + m) times the dtype's size at most ``max_memory`` (at least one
+        direction per chunk), each chunk's projections recomputed in the backward pass instead
+        of kept (:mod:`discrepancies._execution`). Default: 1/16 of the device's free memory
+        at the call (available physical memory on the CPU, ``torch.cuda.mem_get_info`` on
+        CUDA). Value and gradient equal the unchunked call's up to rounding.
+    group : torch.distributed.ProcessGroup, optional
+        Shard the slices over the ranks of ``group``: every rank must pass the same X, Y and
+        arguments (checked: a ``ValueError`` otherwise; ``seed=None`` takes the first rank's
+        draw), evaluates its share of the directions, and returns the same value, log and full
+        gradient as the others, equal to the single-process call's up to rounding; every rank
+        must run the backward pass (its all-reduce is a collective). None: this process
+        alone.
     Returns
     -------
     0-d tensor (same dtype and device as X, differentiable in X and Y), or a NumPy float64
@@ -107,6 +123,7 @@ def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projecti
     return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})
 
 
+@distributable
 def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
            n_projections: int = 100, p: float = 2,
            projections: torch.Tensor | np.ndarray | None = None,
@@ -147,6 +164,9 @@ def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         Where :func:`sw` rescales (see its notes), so does this, and the ascent maximises W_p
         itself (the same direction).
 
+    max_memory, group
+        As in :func:`discrepancies.sw`: bytes for one block of projections (chunks recomputed
+        in backward), and a ``torch.distributed`` group to shard the slices over.
     Returns
     -------
     As in :func:`sw`.

@@ -76,6 +76,7 @@ from samplers.sphere import householder_sign
 
 from . import _kernels as K
 from ._ascent import sphere_ascent
+from ._execution import distributable, share
 from ._inputs import (
     Result,
     as_point_clouds,
@@ -117,11 +118,6 @@ class _Centred:
     # the (L, n)-sized buffers of every evaluation of one call's ascent
     workspace: K.Workspace = field(default_factory=K.Workspace, compare=False, repr=False)
 
-    def projected(self, theta: torch.Tensor) -> torch.Tensor:
-        """``theta @ right`` for directions ``theta`` (L, d), in the workspace."""
-        out = self.workspace.take("projected", theta, (theta.shape[0], self.right.shape[1]))
-        return torch.matmul(theta, self.right, out=out)
-
     def fg(self, projected: torch.Tensor, beta: float, p: float, need_grad: bool,
            ) -> tuple[torch.Tensor, Pullback | None]:
         """:func:`discrepancies._slices.fg_pullback` on the rows of ``projected`` (L, 2n + 1),
@@ -156,9 +152,10 @@ class _BaseDraws:
 
     @classmethod
     def of(cls, t: torch.Tensor, s: torch.Tensor, z: torch.Tensor, data: _Centred,
-           k: int) -> _BaseDraws:
+           k: int, first: int = 0) -> _BaseDraws:
+        """The draws ``(t, s, z)`` numbered from ``first`` (a rank's share of a call's)."""
         v = z / torch.linalg.vector_norm(z, dim=1, keepdim=True)
-        component = torch.arange(v.shape[0], device=v.device) % k
+        component = torch.arange(first, first + v.shape[0], device=v.device) % k
         membership = (component == torch.arange(k, device=v.device).unsqueeze(1)).to(v.dtype)
         return cls(t.detach(), s.detach(), v, v @ data.right, component, membership)
 
@@ -342,7 +339,9 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
     data = _Centred.of(X, Y)
     if loc is None:
         candidates = scheme.draw(d, L, generator, X.dtype, X.device)
-        scores, _ = data.fg(data.projected(candidates.T), beta, p, need_grad=False)
+        # through the per-slice level: in chunks under max_memory, sharded under a group
+        with torch.no_grad():
+            scores = fg_per_slice(X.detach(), Y.detach(), candidates, beta, p)
         start = candidates[:, torch.topk(scores, k).indices].T
     else:
         start = given.to(X.dtype).reshape(k, d)
@@ -352,16 +351,29 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
     history: list[float] = []
     best = start
     if n_iter > 0:
-        # common random numbers: every step places these base draws at its location(s)
-        base = _BaseDraws.of(*draw.base_draws(start, generator), data, k)
+        # common random numbers: every step places these base draws at its location(s);
+        # under a group each rank places its share of them, the values are gathered and the
+        # location gradient summed over the ranks, so that all follow the same path
+        mine = share(L)
+        lo, hi = (0, L) if mine is None else (mine.lo, mine.hi)
+        base = _BaseDraws.of(*(b[lo:hi] for b in draw.base_draws(start, generator)), data, k,
+                             first=lo)
 
         def objective(locs: torch.Tensor, need_grad: bool,
                       ) -> tuple[torch.Tensor, Callable[[], torch.Tensor] | None]:
             values, vjp = _placed_fg(locs, base, data, beta, p, need_grad)
+            if mine is not None:
+                values = mine.gather(values)
             sign = variant.value_sign
             value = sign * (values @ weights)
-            return value, None if vjp is None else (
-                lambda: variant.gradient_sign * vjp(sign * weights))
+            if vjp is None:
+                return value, None
+
+            def grad() -> torch.Tensor:
+                g = variant.gradient_sign * vjp(sign * weights[lo:hi])
+                return g if mine is None else mine.all_reduce(g)
+
+            return value, grad
 
         result = sphere_ascent(objective, start, n_iter, lr, backtrack=True, lazy_grad=True)
         best, history = result.point, result.history
@@ -382,6 +394,7 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
         "projections": projections, "per_slice": per_slice, **located, "history": history})
 
 
+@distributable
 def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
          n_projections: int = DEFAULTS["n_projections"], beta: float = 0.1, p: float = 2,
          kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
@@ -434,6 +447,12 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         The scheme that draws the uniform starting candidates (``"mc"``, ``"orthogonal"``,
         ``"rqmc"``; :mod:`discrepancies.slicing`). The vMF draws are the method itself and do
         not change; ``"control-variate"`` (a uniform-mean estimator) raises a ValueError.
+    max_memory, group
+        As in :func:`discrepancies.sw`: bytes for one block of projections (chunks recomputed
+        in backward), and a ``torch.distributed`` group to shard the slices over.
+        The start's scoring and the final value are chunked; the ascent's block of placed
+        draws, (L, 2n + 1) numbers, is not (under a group each rank holds and places only its
+        share of the draws, and the location gradient is summed over the ranks at each step).
     _variant : private
         For the mutation checks of ``sliced-bench validate`` only: a deliberately wrong
         estimator (:class:`_Variant`).
@@ -461,6 +480,7 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
                       location_key="direction", slicing=slicing, name="ssfg", variant=_variant)
 
 
+@distributable
 def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
           n_projections: int = DEFAULTS["n_projections"], beta: float = 0.1, p: float = 2,
           kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
@@ -488,6 +508,7 @@ def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
                       variant=_variant)
 
 
+@distributable
 def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
           n_projections: int = DEFAULTS["n_projections"], beta: float = 0.1, p: float = 2,
           kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],

@@ -73,8 +73,8 @@ def _stage_calls(X: torch.Tensor, Y: torch.Tensor, L: int, Ts: list[int], beta: 
 
     calls = {
         "sfg": lambda: sfg(X, Y, n_projections=L, beta=beta, p=p, seed=0),
-        "start scoring": lambda: data.fg(data.projected(
-            random_projections(d, L, g, X.dtype, X.device).T), beta, p, need_grad=False),
+        "start scoring": lambda: fg_per_slice(X, Y, random_projections(d, L, g, X.dtype,
+                                                                        X.device), beta, p),
         "centred data": lambda: sph._Centred.of(X, Y),
         "base draws": lambda: sph._BaseDraws.of(*draw.base_draws(loc, g), data, 1),
         "evaluation + gradient": lambda: evaluation(True),

@@ -230,3 +230,17 @@ def test_slicing_sweep_writes_its_figures_and_points(tmp_path):
     files = sc.write(points, tmp_path, "cmd") + sc.draw(points, tmp_path, "test")
     assert all(f.is_file() and f.stat().st_size > 100 for f in files)
     assert len(_read_csv(tmp_path / "slicing.csv")) == len(points)
+
+
+def test_memory_curves_write_their_csv_and_figure(tmp_path, monkeypatch):
+    """``sliced-bench curves``' peak-memory figure: one row per method, mode and n, and the
+    child process's measurement on a tiny n (which must run and report a positive peak)."""
+    from asv_bench import memory_curves as mc
+
+    assert all(p > 0 for p in mc._child("sfg", "chunked", 0, [50, 100]))
+    rows = [{"method": m, "mode": mode, "n": n, "peak_bytes": 2**20 * n}
+            for m in ("sw", "sfg") for mode in ("chunked", "unchunked") for n in (10, 20)]
+    monkeypatch.setattr(mc, "sweep", lambda ns, seed: rows)
+    files = mc.run(tmp_path, quick=True, seed=0)
+    assert {f.name for f in files} == {"memory.csv", "memory.png", "memory.svg"}
+    assert len(_read_csv(tmp_path / "memory.csv")) == len(rows)

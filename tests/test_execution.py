@@ -1,0 +1,171 @@
+"""max_memory (chunked directions, recomputed in backward) and group (slices sharded over
+torch.distributed ranks), for every REGISTRY entry."""
+
+import inspect
+
+import numpy as np
+import pytest
+import torch
+
+from discrepancies import REGISTRY, _execution
+from discrepancies._execution import Execution, chunk_size, executing, shard_bounds
+from validation.sharding import CASE_KEYWORDS, evaluate, registry_cases
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype) -> bool:
+    """Equal to 1e-12 relative (float64) or 2e-5 (float32) of the largest entry of ``b``: the
+    projections of a chunk of columns are a different matrix product than those of all of
+    them, whose BLAS kernel may sum the d terms in another order (last-bit differences)."""
+    rtol = 1e-12 if dtype == torch.float64 else 2e-5
+    scale = b.abs().max().clamp_min(torch.finfo(dtype).tiny)
+    return bool(((a - b).abs().max() <= rtol * scale).item())
+
+
+def test_every_entry_takes_the_keywords():
+    for name, spec in REGISTRY.items():
+        params = inspect.signature(spec).parameters
+        assert params["max_memory"].default is None, name
+        assert params["group"].default is None, name
+        assert params["max_memory"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert "max_memory" not in spec.defaults and "group" not in spec.defaults
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-5, ValueError), (1.5, TypeError),
+                                        (True, TypeError), ("1GB", TypeError)])
+def test_bad_max_memory_is_refused(name, bad, error):
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    with pytest.raises(error, match="max_memory"):
+        REGISTRY[name](X, X + 1, max_memory=bad, n_projections=5)
+
+
+@pytest.mark.parametrize("bad", ["world", 0, object()])
+def test_bad_group_is_refused(bad):
+    X = np.zeros((4, 2))
+    with pytest.raises(TypeError, match="group"):
+        REGISTRY["sw"](X, X, group=bad)
+
+
+def test_chunk_size_and_shards():
+    # (C, n + m) block of 8-byte numbers within the budget, at least one direction
+    assert chunk_size(100, 10, 8, 8 * 10 * 7) == 7
+    assert chunk_size(100, 10, 8, 8 * 10 * 7 + 79) == 7
+    assert chunk_size(100, 10, 8, 1) == 1
+    assert chunk_size(5, 10, 8, 10**9) == 5
+    assert chunk_size(5, 10, 8, None) == 5
+    bounds = shard_bounds(10, 3)
+    assert bounds == [(0, 3), (3, 6), (6, 10)]
+    assert shard_bounds(2, 2) == [(0, 1), (1, 2)]
+
+
+def test_chunks_are_recomputed_in_backward():
+    """A chunked call keeps none of a chunk's work for backward: the cost runs once per chunk
+    forward and once more per chunk in backward; unchunked, once."""
+    calls = []
+
+    def cost(X, Y, P):
+        calls.append(P.shape[1])
+        return ((P.T @ X.T) ** 2).mean(1) - ((P.T @ Y.T) ** 2).mean(1)
+
+    level = _execution.per_slice_level(cost)
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(6, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    Y = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    P = torch.randn(3, 7, generator=g, dtype=torch.float64)
+    with executing(Execution(max_memory=3 * 10 * 8)):
+        chunked = level(X, Y, P)
+    assert calls == [3, 3, 1]
+    (grad,) = torch.autograd.grad(chunked.sum(), X)
+    assert sorted(calls) == [1, 1, 3, 3, 3, 3]
+    calls.clear()
+    whole = level(X, Y, P)
+    (expected,) = torch.autograd.grad(whole.sum(), X)
+    assert calls == [7]
+    assert _close(chunked, whole, torch.float64)
+    assert _close(grad, expected, torch.float64)
+
+
+@pytest.mark.parametrize("case", [c for c in registry_cases() if c[2] is not None],
+                         ids=lambda c: f"{c[0]}-{str(c[1])[6:]}")
+def test_chunked_equals_unchunked(case):
+    """Every entry: value, log and gradients to 1e-12 (float64), chunks of two directions
+    against one block."""
+    name, dtype, budget = case
+    chunked = evaluate(name, dtype, budget, None)
+    whole = evaluate(name, dtype, 10**12, None)
+    assert _close(chunked["value"], whole["value"], dtype)
+    for key in whole["log"]:
+        assert _close(chunked["log"][key], whole["log"][key], dtype), key
+    for key in ("grad_X", "grad_Y"):
+        assert _close(chunked[key], whole[key], dtype), key
+
+
+def test_a_budget_below_one_block_chunks_the_real_call():
+    """Mutation partner of the test above: with the level's chunking disabled the cost would
+    see all the columns at once; here it sees at most the budget's worth."""
+    seen = []
+    original = _execution.chunk_size
+
+    def spy(L, points, itemsize, max_memory):
+        size = original(L, points, itemsize, max_memory)
+        seen.append((L, size))
+        return size
+
+    _execution.chunk_size = spy
+    try:
+        evaluate("sfg", torch.float64, 2 * 48 * 8, None)
+    finally:
+        _execution.chunk_size = original
+    assert seen and all(size == min(L, 2) for L, size in seen)
+
+
+# --- two gloo ranks --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ranks():
+    from validation.sharding import registry_on_ranks, spawn_ranks
+    return spawn_ranks(registry_on_ranks, world=2)
+
+
+@pytest.mark.parametrize("case", registry_cases(), ids=lambda c: f"{c[0]}-{str(c[1])[6:]}-"
+                         f"{'chunked' if c[2] else 'whole'}")
+def test_two_ranks_equal_one_process(ranks, case):
+    """Every entry, both dtypes, with and without chunks: the ranks return the same value and
+    log bit for bit, equal to the single-process call's (1e-12 in float64), and each rank's
+    gradients are the full ones."""
+    name, dtype, budget = case
+    single = evaluate(name, dtype, budget, None)
+    first = ranks[0]["cases"][case]
+    for rank in ranks:
+        got = rank["cases"][case]
+        assert torch.equal(got["value"], first["value"])
+        assert _close(got["value"], single["value"], dtype), (got["value"], single["value"])
+        assert set(got["log"]) == set(single["log"])
+        for key in single["log"]:
+            assert torch.equal(got["log"][key], first["log"][key]), key
+            assert _close(got["log"][key], single["log"][key], dtype), key
+        for key in ("grad_X", "grad_Y"):
+            assert _close(got[key], single[key], dtype), (key, got[key], single[key])
+
+
+def test_two_ranks_refuse_different_inputs(ranks):
+    for rank in ranks:
+        assert rank["mismatch"] is not None
+        assert "X must be the same on every rank" in rank["mismatch"]
+
+
+def test_two_ranks_without_the_allreduce_miss_half_the_gradient(ranks):
+    """Mutation check of the gradient test: without the all-reduce on the inputs each rank's
+    gradient is its own slices' share only, which the comparison above would reject."""
+    single = evaluate("sw", torch.float64, None, None)
+    for rank in ranks:
+        partial = rank["no_allreduce"]
+        assert _close(partial["value"], single["value"], torch.float64)
+        assert not _close(partial["grad_X"], single["grad_X"], torch.float64)
+    total = ranks[0]["no_allreduce"]["grad_X"] + ranks[1]["no_allreduce"]["grad_X"]
+    assert _close(total, single["grad_X"], torch.float64)
+
+
+def test_case_keywords_draw_directions():
+    assert CASE_KEYWORDS["n_projections"] >= 2 * 5  # mssfg: 5 components, 2 ranks
