@@ -111,7 +111,7 @@ CONVENTIONS: dict[str, Convention] = {
 
 # the exp energy's temperature in the conventions that define an energy-based SW: this suite's
 # default (in units of the mean slice cost), and the authors' exp of the convention's own cost
-_EXP_TEMPERATURE = {"design": (1.0, "mean"), "ebsw": (1.0, "absolute")}
+_EXP_TEMPERATURE = {"design": (2.0, "mean"), "ebsw": (1.0, "absolute")}
 
 
 def _convention(name: object) -> Convention:
@@ -240,7 +240,7 @@ def ebsw_in_convention(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarra
         \Big(\frac1G \sum_g \sum_{l \in g} \omega_l\, w_n c_l\Big)^{1/p}, \qquad
         \omega_l \propto f(w_n c_l),
 
-    with ``"exp"`` at this suite's default (temperature 1 in units of the group's mean
+    with ``"exp"`` at this suite's default (temperature 2 in units of the group's mean
     cost) for ``"design"`` and the authors' :math:`f(c) = \exp(c)` on their own cost for
     ``"ebsw"`` (mirroring ``ISEBSW(X, Y, L=groups, T=L/groups, p, f_type=energy, eps=0,
     copy=True, rho)`` of khainb/EBSW, GradientFlow/utils.py, on these directions).

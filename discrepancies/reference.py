@@ -356,16 +356,17 @@ def energy_law_value(X: np.ndarray, Y: np.ndarray, p: float = 2,
                      a: np.ndarray | None = None, b: np.ndarray | None = None,
                      energy: str = "exp", temperature: float = 1.0,
                      temperature_scale: str = "mean", rho: float = 2.0,
-                     n_grid: int = 200) -> float:
-    r"""EBSW itself, by quadrature (d = 2, 3): :math:`(\mathbb{E}_{\sigma_f} W_p^p)^{1/p} =
-    (\int c f(c) / \int f(c))^{1/p}` over the uniform law on the sphere, the mean cost of the
-    relative temperature being the uniform mean :math:`\int c` (SW_p^p). What
-    :func:`discrepancies.sir_ebsw`, :func:`discrepancies.mh_ebsw` and
-    :func:`discrepancies.ebsw` estimate. Accuracy is limited by the kinks of W_p^p in theta
-    (sorting): use a fine grid for tight tolerances."""
+                     beta: float | None = None, n_grid: int = 200) -> float:
+    r"""The energy-based discrepancy itself, by quadrature (d = 2, 3): with c = W_p^p
+    (``beta`` None) or FG_beta, :math:`\mathbb{E}_{\sigma_f} c = \int c f(c) / \int f(c)`
+    over the uniform law on the sphere (:func:`sphere_grid`), its p-th root for W (EBSW), as
+    it is for FG (EBSFG). The mean cost of the relative temperature is the uniform mean
+    :math:`\int c` (SW_p^p or SFG). What every estimator of :mod:`discrepancies.energy`
+    estimates (the oracle of the resampled ones). Accuracy is limited by the kinks of c in
+    theta (sorting): use a fine grid for tight tolerances."""
     X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
-    nodes = sphere_grid(X.shape[1], n_grid)
-    c = wp_per_slice(X, Y, nodes.T, p, a, b)
-    w = energy_weights(c, energy, temperature, temperature_scale, rho)
-    return float(np.dot(w, c) ** (1.0 / p))
-
+    nodes = sphere_grid(X.shape[1], n_grid).T
+    c = (wp_per_slice(X, Y, nodes, p, a, b) if beta is None
+         else fg_per_slice(X, Y, nodes, beta, p))
+    value = float(np.dot(energy_weights(c, energy, temperature, temperature_scale, rho), c))
+    return value ** (1.0 / p) if beta is None else value
