@@ -110,32 +110,22 @@ def _cells(P: np.ndarray, n_cells: int) -> np.ndarray:
     return z * azimuths + np.minimum((psi / (2 * math.pi) * azimuths).astype(int), azimuths - 1)
 
 
-def law_cell_probabilities(X: np.ndarray, Y: np.ndarray, temperature: float, n_cells: int,
-                           n_grid: int) -> np.ndarray:
-    """The probability of each cell of :func:`_cells` under the law with density proportional
-    to exp(W_2^2(theta) / temperature), by quadrature (NumPy oracle, equal-weight nodes)."""
-    nodes = reference.sphere_grid(X.shape[1], n_grid).T
-    w = reference.energy_weights(reference.wp_per_slice(X, Y, nodes, 2.0), "exp", temperature,
-                                 "absolute")
-    return np.bincount(_cells(nodes, n_cells), weights=w, minlength=n_cells)
-
-
 def law_sample(spec: Spec, X: np.ndarray, Y: np.ndarray, draws: int, seed: int,
                **kw: object) -> np.ndarray:
     """``draws`` directions (d, draws) from what ``spec`` keeps. An entry with Markov chains
     (an ``n_steps`` keyword): the final states of ``draws`` chains, independent (each chain
-    decides alone). A resampling one: 10 of the resampled directions of each call on a pool
-    of 1000 (the draws of one call share its pool; k draws per pool of L inflate the
+    decides alone). A resampling one: 20 of the resampled directions of each call on a pool
+    of 2000 (the draws of one call share its pool; k draws per pool of L inflate the
     chi-square statistic by about k / L = 1%, where all L would double it)."""
     if "n_steps" in spec.defaults:
         _, log = spec(X, Y, n_projections=draws, seed=seed, log=True, **kw)
         return log["states"]
     rng = np.random.default_rng(seed)
     out = []
-    for r in range(draws // 10):
-        _, log = spec(X, Y, n_projections=1000, seed=seed * 100_000 + r, log=True, **kw)
+    for r in range(draws // 20):
+        _, log = spec(X, Y, n_projections=2000, seed=seed * 100_000 + r, log=True, **kw)
         kept = np.repeat(log["projections"], log["resampled"], axis=1)
-        out.append(kept[:, rng.choice(kept.shape[1], 10, replace=False)])
+        out.append(kept[:, rng.choice(kept.shape[1], 20, replace=False)])
     return np.concatenate(out, axis=1)
 
 
@@ -146,11 +136,14 @@ def law_pvalues(spec: Spec, settings: list[dict], draws: int, seed: int = 0,
     uniform mean cost: the default law, with its mean computed exactly)."""
     out = {}
     for d in dims:
-        n_cells, n_grid = (16, 2000) if d == 2 else (32, 80)
+        n_cells, n_grid = (16, 1600) if d == 2 else (32, 80)
         X, Y = test_clouds(d, seed + d)
-        mean = float(np.mean(reference.wp_per_slice(X, Y, reference.sphere_grid(d, n_grid).T)))
-        temperature = float(spec.defaults["temperature"]) * mean
-        probs = law_cell_probabilities(X, Y, temperature, n_cells, n_grid)
+        # the law's cell probabilities by quadrature (NumPy oracle, equal-weight nodes)
+        nodes = reference.sphere_grid(d, n_grid).T
+        c = reference.wp_per_slice(X, Y, nodes, 2.0)
+        temperature = float(spec.defaults["temperature"]) * float(np.mean(c))
+        probs = np.bincount(_cells(nodes, n_cells), minlength=n_cells,
+                            weights=reference.energy_weights(c, "exp", temperature, "absolute"))
         for k, kw in enumerate(settings):
             sample = law_sample(spec, X, Y, draws, seed + 10 * d + k, temperature=temperature,
                                 temperature_scale="absolute", **kw)
