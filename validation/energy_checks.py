@@ -27,6 +27,7 @@ import numpy as np
 
 from discrepancies import REGISTRY, Spec, reference
 from validation.checks import CheckResult, Context, check
+from validation.slicing_checks import one_thread
 from validation.stats import chi_square_counts, holm
 
 GROUP = "energy"
@@ -117,15 +118,16 @@ def law_sample(spec: Spec, X: np.ndarray, Y: np.ndarray, draws: int, seed: int,
     decides alone). A resampling one: 20 of the resampled directions of each call on a pool
     of 2000 (the draws of one call share its pool; k draws per pool of L inflate the
     chi-square statistic by about k / L = 1%, where all L would double it)."""
-    if "n_steps" in spec.defaults:
-        _, log = spec(X, Y, n_projections=draws, seed=seed, log=True, **kw)
-        return log["states"]
-    rng = np.random.default_rng(seed)
-    out = []
-    for r in range(draws // 20):
-        _, log = spec(X, Y, n_projections=2000, seed=seed * 100_000 + r, log=True, **kw)
-        kept = np.repeat(log["projections"], log["resampled"], axis=1)
-        out.append(kept[:, rng.choice(kept.shape[1], 20, replace=False)])
+    with one_thread():  # many small calls
+        if "n_steps" in spec.defaults:
+            _, log = spec(X, Y, n_projections=draws, seed=seed, log=True, **kw)
+            return log["states"]
+        rng = np.random.default_rng(seed)
+        out = []
+        for r in range(draws // 20):
+            _, log = spec(X, Y, n_projections=2000, seed=seed * 100_000 + r, log=True, **kw)
+            kept = np.repeat(log["projections"], log["resampled"], axis=1)
+            out.append(kept[:, rng.choice(kept.shape[1], 20, replace=False)])
     return np.concatenate(out, axis=1)
 
 
@@ -169,10 +171,11 @@ def convergence(spec: Spec, Ls: tuple[int, ...], reps: int, seed: int = 0,
     law = reference.energy_law_value(X, Y, temperature=float(spec.defaults["temperature"]),
                                      beta=beta, n_grid=4000)
     extra = {**_keywords(spec), **mixed(spec), **kw}
-    return [float(np.sqrt(np.mean([(float(spec(X, Y, n_projections=L, seed=1000 * L + r,
-                                                **extra)) / law - 1) ** 2
-                                   for r in range(reps)])))
-            for L in Ls]
+    with one_thread():
+        return [float(np.sqrt(np.mean([(float(spec(X, Y, n_projections=L, seed=1000 * L + r,
+                                                    **extra)) / law - 1) ** 2
+                                       for r in range(reps)])))
+                for L in Ls]
 
 
 def default_temperature(spec: Spec, seed: int = 0) -> dict[str, float]:
