@@ -282,7 +282,7 @@ def pssfg_objective(X: np.ndarray, Y: np.ndarray, loc: np.ndarray, kappa: float,
                                  "power", n_grid)
 
 
-def energy_weights(costs: np.ndarray, energy: str = "exp", temperature: float = 1.0,
+def energy_weights(costs: np.ndarray, energy: str = "exp", temperature: float = 2.0,
                    temperature_scale: str = "mean", rho: float = 2.0,
                    mean_cost: float | None = None) -> np.ndarray:
     r"""The normalised energy :math:`f(c_l) / \sum_k f(c_k)` of the costs (L,), written from
@@ -315,7 +315,7 @@ def energy_weights(costs: np.ndarray, energy: str = "exp", temperature: float = 
 
 def ebsw(X: np.ndarray, Y: np.ndarray, projections: np.ndarray, p: float = 2,
          a: np.ndarray | None = None, b: np.ndarray | None = None, energy: str = "exp",
-         temperature: float = 1.0, temperature_scale: str = "mean",
+         temperature: float = 2.0, temperature_scale: str = "mean",
          rho: float = 2.0) -> float:
     r"""IS-EBSW on the given directions: :math:`(\sum_l w_l W_p^p(\theta_l))^{1/p}` with the
     :func:`energy_weights` of the W_p^p (Nguyen & Ho, NeurIPS 2023)."""
@@ -325,7 +325,7 @@ def ebsw(X: np.ndarray, Y: np.ndarray, projections: np.ndarray, p: float = 2,
 
 
 def ebsfg(X: np.ndarray, Y: np.ndarray, projections: np.ndarray, beta: float = 0.1,
-          p: float = 2, energy: str = "exp", temperature: float = 1.0,
+          p: float = 2, energy: str = "exp", temperature: float = 2.0,
           temperature_scale: str = "mean", rho: float = 2.0) -> float:
     r"""IS-EBSFG on the given directions: :math:`\sum_l w_l FG_\beta(\theta_l)` with the
     :func:`energy_weights` of the FG_beta (no root)."""
@@ -354,7 +354,7 @@ def sphere_grid(d: int, n_grid: int = 200) -> np.ndarray:
 
 def energy_law_value(X: np.ndarray, Y: np.ndarray, p: float = 2,
                      a: np.ndarray | None = None, b: np.ndarray | None = None,
-                     energy: str = "exp", temperature: float = 1.0,
+                     energy: str = "exp", temperature: float = 2.0,
                      temperature_scale: str = "mean", rho: float = 2.0,
                      beta: float | None = None, n_grid: int = 200) -> float:
     r"""The energy-based discrepancy itself, by quadrature (d = 2, 3): with c = W_p^p
