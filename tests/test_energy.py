@@ -281,14 +281,15 @@ def test_absolute_temperature_too_small_for_the_costs_raises():
 @pytest.mark.parametrize("name", sorted(WEIGHTED))
 def test_asv_translate_closed_form_matches_the_quadrature_oracle(name):
     """The benchmarks' exact value for a translate under the energy law (a 1-D integral in
-    t = theta^T m / |m|) against the oracle's quadrature on the sphere, d = 3, to 1e-5.
+    t = theta^T m / |m|) against the oracle's quadrature on the sphere, d = 3, to 1e-3 (the
+    grid's error; the uniform law's value, SW_2^2, is 30% lower here).
     A translate's slice cost is (1 - beta) (theta^T m)^2: the structure term vanishes."""
     from asv_bench.benchmarks.bench_discrepancies import translate_cost
     spec = REGISTRY[name]
     rng = np.random.default_rng(6)
     X, m = rng.standard_normal((10, 3)), rng.standard_normal(3)
     beta = 0.1 if spec.fused else None
-    quadrature = reference.energy_law_value(X, X + m, beta=beta, n_grid=150)
+    quadrature = reference.energy_law_value(X, X + m, beta=beta, n_grid=60)
     quadrature = quadrature if spec.fused else quadrature**2
     assert translate_cost(spec, float(m @ m), 3, beta or 0.0) == pytest.approx(quadrature,
-                                                                               rel=1e-5)
+                                                                               rel=1e-3)
