@@ -87,6 +87,7 @@ class Convention:
     structure : ``"mean"`` or ``"sum"`` over the :math:`n^2` pairs of the structure term.
     root : whether SW takes the p-th root.
     only_p : the one order p the code is defined for, or None for any p >= 1.
+    fused : whether the code has a fused cost (:func:`sfg_in_convention` refuses it if not).
     """
 
     source: str
@@ -96,6 +97,7 @@ class Convention:
     structure: str
     root: bool
     only_p: float | None
+    fused: bool = True
 
 
 CONVENTIONS: dict[str, Convention] = {
@@ -106,7 +108,7 @@ CONVENTIONS: dict[str, Convention] = {
     "rae": Convention("HongtengXu/Relational-AutoEncoders: Methods/drae.py",
                       "gaussian", "sum", "sum", "mean", False, 2.0),
     "ebsw": Convention("khainb/EBSW: GradientFlow/utils.py (SW, ISEBSW)",
-                       "unit", "mean", "sum", "sum", True, None),
+                       "unit", "mean", "sum", "sum", True, None, fused=False),
 }
 
 # the exp energy's temperature in the conventions that define an energy-based SW: this suite's
@@ -214,6 +216,8 @@ def sfg_in_convention(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray
     projections=directions, beta=beta, p=p)``.
     """
     conv = _convention(convention)
+    if not conv.fused:
+        raise ValueError(f"convention {convention!r} ({conv.source}) has no fused cost")
     X, Y, numpy_out = as_point_clouds(X, Y)
     check_equal_size(X, Y)
     beta, p = check_beta(beta), _check_p(p, convention, conv)

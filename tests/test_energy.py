@@ -15,7 +15,7 @@ import torch
 
 import discrepancies.energy as energy
 from discrepancies import REGISTRY, Spec, ebsfg, ebsw, mh_ebsw, reference, sfg, sir_ebsw, sw
-from discrepancies.conventions import ebsw_in_convention
+from discrepancies.conventions import ebsw_in_convention, sfg_in_convention, sw_in_convention
 from validation import energy_checks as checks
 
 FIXTURE = Path(__file__).parent / "data" / "family_code_values.json"
@@ -57,6 +57,11 @@ def test_adapter_design_convention_is_ebsw_and_the_authors_exp_is_a_temperature(
         ebsw_in_convention(X, Y, P, convention="rae")
     with pytest.raises(ValueError, match=r"^groups must divide"):
         ebsw_in_convention(X, Y, P, groups=5)
+    with pytest.raises(ValueError, match=r"^convention 'ebsw' \(khainb/EBSW.*no fused cost"):
+        sfg_in_convention(X, Y, P, convention="ebsw")
+    # the authors' SW: their slices summed over samples, n^(1/p) SW_p
+    assert sw_in_convention(X, Y, P, 3.0, convention="ebsw") == pytest.approx(
+        n ** (1 / 3) * sw(X, Y, projections=P, p=3), rel=1e-12)
 
 
 @pytest.mark.parametrize("kind", energy.ENERGIES)
