@@ -43,11 +43,10 @@ class Spec:
     fn : the function; calling the spec calls it.
     oracle : its NumPy float64 counterpart in :mod:`discrepancies.reference`, on given
         directions (``oracle(X, Y, projections, ...)``) for the uniform, maximised and
-        importance-sampled energy-based ones, the
-        objective at given locations (``oracle(X, Y, loc, kappa, ...)``, ``loc`` as
-        :meth:`loc` shapes it) for the spherical ones; for the ``resampled`` ones the value of
-        the law they estimate (``oracle(X, Y, p, ...)``, by quadrature in d = 2 and 3);
-        None where there is none.
+        importance-sampled energy-based ones, the objective at given locations
+        (``oracle(X, Y, loc, kappa, ...)``, ``loc`` as :meth:`loc` shapes it) for the
+        spherical ones; for the ``resampled`` ones the value of the law they estimate
+        (``oracle(X, Y, p, ...)``, by quadrature in d = 2 and 3); None where there is none.
     slicing_law : one of :data:`SLICING_LAWS`.
     optimised : the value is a maximum over locations found by ascent; then ``log=True``
         logs ``"locations"`` (k, d).
