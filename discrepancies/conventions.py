@@ -32,6 +32,16 @@ v_{(i)}|^p` and :math:`FG_\beta(\theta_l)` the per-slice fused cost of :func:`di
   structure term, so next to the transport term the structure term weighs n times less than
   in :math:`FG_\beta`, and the chosen coupling can differ.
 
+- ``"ebsw"``: GradientFlow/utils.py of khainb/EBSW (its ``SW`` and ``ISEBSW``): unit
+  directions, each slice *summed* over the samples, :math:`n W_p^p(\theta_l)`, averaged over
+  directions, p-th root: its SW is :math:`n^{1/p} SW_p`. Its ``ISEBSW`` splits the L
+  directions into G groups of T (group-major) and returns
+  :math:`\big(\frac1G\sum_g \sum_{l \in g} w_l\, n W_p^p(\theta_l)\big)^{1/p}`, the
+  weights normalised within each group: ``"exp"`` a softmax of :math:`n W_p^p` itself (an
+  absolute temperature of 1/n in this suite's units), ``"identity"`` and ``"poly"``
+  (:math:`(n W_p^p)^\rho`, which the sum's factor n does not change once normalised), with
+  its ``eps = 0`` (:func:`ebsw_in_convention`).
+
 A cost that sums over samples (weight :math:`a`: n for a sum, 1 for a mean) and over pairs
 (weight :math:`b`: :math:`n^2` or 1) is :math:`c\, FG_{\beta'}` with
 :math:`c = (1-\beta) a + \beta b` and :math:`\beta' = \beta b / c`: a positive multiple of the
@@ -52,6 +62,7 @@ from ._inputs import (
     check_equal_size,
     check_finite,
     check_p,
+    check_positive_int,
     check_projections,
     describe,
     pth_root,
@@ -59,8 +70,10 @@ from ._inputs import (
     to_tensor,
 )
 from ._slices import fg_per_slice, wp_per_slice
+from .energy import Energy, energy_weights
 
-__all__ = ["CONVENTIONS", "Convention", "sfg_in_convention", "sw_in_convention"]
+__all__ = ["CONVENTIONS", "Convention", "ebsw_in_convention", "sfg_in_convention",
+           "sw_in_convention"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,7 @@ class Convention:
     structure : ``"mean"`` or ``"sum"`` over the :math:`n^2` pairs of the structure term.
     root : whether SW takes the p-th root.
     only_p : the one order p the code is defined for, or None for any p >= 1.
+    fused : whether the code has a fused cost (:func:`sfg_in_convention` refuses it if not).
     """
 
     source: str
@@ -83,6 +97,7 @@ class Convention:
     structure: str
     root: bool
     only_p: float | None
+    fused: bool = True
 
 
 CONVENTIONS: dict[str, Convention] = {
@@ -92,7 +107,13 @@ CONVENTIONS: dict[str, Convention] = {
                        "unit", "mean", "mean", "mean", False, None),
     "rae": Convention("HongtengXu/Relational-AutoEncoders: Methods/drae.py",
                       "gaussian", "sum", "sum", "mean", False, 2.0),
+    "ebsw": Convention("khainb/EBSW: GradientFlow/utils.py (SW, ISEBSW)",
+                       "unit", "mean", "sum", "sum", True, None, fused=False),
 }
+
+# the exp energy's temperature in the conventions that define an energy-based SW: this suite's
+# default (in units of the mean slice cost), and the authors' exp of the convention's own cost
+_EXP_TEMPERATURE = {"design": (2.0, "mean"), "ebsw": (1.0, "absolute")}
 
 
 def _convention(name: object) -> Convention:
@@ -195,6 +216,8 @@ def sfg_in_convention(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray
     projections=directions, beta=beta, p=p)``.
     """
     conv = _convention(convention)
+    if not conv.fused:
+        raise ValueError(f"convention {convention!r} ({conv.source}) has no fused cost")
     X, Y, numpy_out = as_point_clouds(X, Y)
     check_equal_size(X, Y)
     beta, p = check_beta(beta), _check_p(p, convention, conv)
@@ -205,3 +228,56 @@ def sfg_in_convention(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray
     value = _weight(conv.over_directions, P.shape[1]) * c * fg_per_slice(
         X, Y, P, beta * b / c, p).mean()
     return to_output(value, numpy_out)
+
+
+def ebsw_in_convention(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray,
+                       directions: torch.Tensor | np.ndarray, p: float = 2, *,
+                       energy: str = "exp", rho: float = 2.0, groups: int = 1,
+                       convention: str = "design") -> torch.Tensor | np.float64:
+    r"""IS-EBSW as the implementation following ``convention`` computes it on ``directions``.
+
+    With :math:`w_n c_l` the convention's cost of slice l (:math:`c_l = W_p^p(\theta_l)`,
+    :math:`w_n = n` where it sums over samples) and the L directions in ``groups`` groups of
+    L / groups (group-major), the weights :math:`\omega_l` normalised within each group:
+
+    .. math::
+        \Big(\frac1G \sum_g \sum_{l \in g} \omega_l\, w_n c_l\Big)^{1/p}, \qquad
+        \omega_l \propto f(w_n c_l),
+
+    with ``"exp"`` at this suite's default (temperature 2 in units of the group's mean
+    cost) for ``"design"`` and the authors' :math:`f(c) = \exp(c)` on their own cost for
+    ``"ebsw"`` (mirroring ``ISEBSW(X, Y, L=groups, T=L/groups, p, f_type=energy, eps=0,
+    copy=True, rho)`` of khainb/EBSW, GradientFlow/utils.py, on these directions).
+
+    Parameters
+    ----------
+    X, Y : array-like, shape (n, d)
+    directions : array-like, shape (d, L), unit columns
+    p : float >= 1
+    energy : {"exp", "identity", "poly"}
+    rho : float > 0, the exponent of ``"poly"``
+    groups : int >= 1 dividing L
+    convention : ``"design"`` or ``"ebsw"``
+
+    Returns
+    -------
+    Same types as :func:`discrepancies.ebsw`; ``"design"`` with ``groups=1`` equals
+    ``ebsw(X, Y, projections=directions, p=p, energy=energy, rho=rho)``.
+    """
+    conv = _convention(convention)
+    if convention not in _EXP_TEMPERATURE:
+        raise ValueError(f"convention must be one of {sorted(_EXP_TEMPERATURE)} for the "
+                         f"energy-based SW, got {convention!r}")
+    X, Y, numpy_out = as_point_clouds(X, Y)
+    p = _check_p(p, convention, conv)
+    check_equal_size(X, Y)
+    law = Energy.checked(energy, *_EXP_TEMPERATURE[convention], rho)
+    P = _directions(directions, conv, X)
+    L = P.shape[1]
+    G = check_positive_int(groups, "groups", 1)
+    if L % G:
+        raise ValueError(f"groups must divide the number of directions L={L}, got groups={G}")
+    costs = _weight(conv.transport, X.shape[0]) * wp_per_slice(X, Y, P, p).view(G, L // G)
+    weights = energy_weights(costs.detach(), law)
+    value = (weights * costs).sum(dim=1).mean()
+    return to_output(pth_root(value, p) if conv.root else value, numpy_out)

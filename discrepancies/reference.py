@@ -24,6 +24,10 @@ import numpy as np
 
 __all__ = [
     "control_variate_mean",
+    "ebsfg",
+    "ebsw",
+    "energy_law_value",
+    "energy_weights",
     "fg_1d",
     "fg_1d_exact",
     "fg_per_slice",
@@ -32,6 +36,7 @@ __all__ = [
     "mssfg_objective",
     "pssfg_objective",
     "sfg",
+    "sphere_grid",
     "spherical_expectation",
     "ssfg_objective",
     "sw",
@@ -275,3 +280,93 @@ def pssfg_objective(X: np.ndarray, Y: np.ndarray, loc: np.ndarray, kappa: float,
     X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
     return spherical_expectation(lambda th: fg_1d(X @ th, Y @ th, beta, p), loc, kappa,
                                  "power", n_grid)
+
+
+def energy_weights(costs: np.ndarray, energy: str = "exp", temperature: float = 2.0,
+                   temperature_scale: str = "mean", rho: float = 2.0,
+                   mean_cost: float | None = None) -> np.ndarray:
+    r"""The normalised energy :math:`f(c_l) / \sum_k f(c_k)` of the costs (L,), written from
+    the definition: :math:`f(c) = \exp(c / \tau)` with :math:`\tau` = ``temperature`` times
+    ``mean_cost`` (the mean of ``costs`` when None) for ``temperature_scale="mean"``, or
+    ``temperature`` itself for ``"absolute"``; :math:`f(c) = c`; :math:`f(c) = c^\rho`.
+    Uniform where every f is zero. The exp energy is evaluated as exp(c / tau - max) so that
+    it does not overflow (the constant cancels)."""
+    c = np.asarray(costs, dtype=float)
+    if energy == "exp":
+        mean = float(np.mean(c)) if mean_cost is None else mean_cost
+        if temperature_scale == "mean":
+            tau = temperature * mean
+        elif temperature_scale == "absolute":
+            tau = temperature
+        else:
+            raise ValueError(f"temperature_scale must be 'mean' or 'absolute', "
+                             f"got {temperature_scale!r}")
+        z = np.zeros_like(c) if tau == 0 else c / tau
+        f = np.array([math.exp(zl - z.max()) for zl in z])
+    elif energy == "identity":
+        f = c.copy()
+    elif energy == "poly":
+        f = np.array([cl**rho for cl in c])
+    else:
+        raise ValueError(f"energy must be 'exp', 'identity' or 'poly', got {energy!r}")
+    total = float(np.sum(f))
+    return f / total if total > 0 else np.full(len(c), 1.0 / len(c))
+
+
+def ebsw(X: np.ndarray, Y: np.ndarray, projections: np.ndarray, p: float = 2,
+         a: np.ndarray | None = None, b: np.ndarray | None = None, energy: str = "exp",
+         temperature: float = 2.0, temperature_scale: str = "mean",
+         rho: float = 2.0) -> float:
+    r"""IS-EBSW on the given directions: :math:`(\sum_l w_l W_p^p(\theta_l))^{1/p}` with the
+    :func:`energy_weights` of the W_p^p (Nguyen & Ho, NeurIPS 2023)."""
+    c = wp_per_slice(X, Y, projections, p, a, b)
+    w = energy_weights(c, energy, temperature, temperature_scale, rho)
+    return float(max(sum(wl * cl for wl, cl in zip(w, c, strict=True)), 0.0) ** (1.0 / p))
+
+
+def ebsfg(X: np.ndarray, Y: np.ndarray, projections: np.ndarray, beta: float = 0.1,
+          p: float = 2, energy: str = "exp", temperature: float = 2.0,
+          temperature_scale: str = "mean", rho: float = 2.0) -> float:
+    r"""IS-EBSFG on the given directions: :math:`\sum_l w_l FG_\beta(\theta_l)` with the
+    :func:`energy_weights` of the FG_beta (no root)."""
+    c = fg_per_slice(X, Y, projections, beta, p)
+    w = energy_weights(c, energy, temperature, temperature_scale, rho)
+    return float(sum(wl * cl for wl, cl in zip(w, c, strict=True)))
+
+
+def sphere_grid(d: int, n_grid: int = 200) -> np.ndarray:
+    """Quadrature nodes of equal weight for the uniform law on S^{d-1}, d in {2, 3}: (N, d).
+
+    d = 2: the periodic midpoint rule in the angle (``n_grid`` nodes). d = 3: the midpoint
+    rule in the height z, uniform on [-1, 1] under the uniform law (Archimedes), times the
+    periodic midpoint rule in the azimuth (``n_grid ** 2`` nodes)."""
+    if d == 2:
+        phi = (np.arange(n_grid) + 0.5) * (2 * math.pi / n_grid)
+        return np.stack([np.cos(phi), np.sin(phi)], axis=1)
+    if d == 3:
+        z = -1.0 + (np.arange(n_grid) + 0.5) * (2.0 / n_grid)
+        psi = (np.arange(n_grid) + 0.5) * (2 * math.pi / n_grid)
+        zz, pp = np.meshgrid(z, psi, indexing="ij")
+        r = np.sqrt(1.0 - zz**2)
+        return np.stack([r * np.cos(pp), r * np.sin(pp), zz], axis=-1).reshape(-1, 3)
+    raise ValueError(f"quadrature is implemented for d in {{2, 3}}, got d={d}")
+
+
+def energy_law_value(X: np.ndarray, Y: np.ndarray, p: float = 2,
+                     a: np.ndarray | None = None, b: np.ndarray | None = None,
+                     energy: str = "exp", temperature: float = 2.0,
+                     temperature_scale: str = "mean", rho: float = 2.0,
+                     beta: float | None = None, n_grid: int = 200) -> float:
+    r"""The energy-based discrepancy itself, by quadrature (d = 2, 3): with c = W_p^p
+    (``beta`` None) or FG_beta, :math:`\mathbb{E}_{\sigma_f} c = \int c f(c) / \int f(c)`
+    over the uniform law on the sphere (:func:`sphere_grid`), its p-th root for W (EBSW), as
+    it is for FG (EBSFG). The mean cost of the relative temperature is the uniform mean
+    :math:`\int c` (SW_p^p or SFG). What every estimator of :mod:`discrepancies.energy`
+    estimates (the oracle of the resampled ones). Accuracy is limited by the kinks of c in
+    theta (sorting): use a fine grid for tight tolerances."""
+    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+    nodes = sphere_grid(X.shape[1], n_grid).T
+    c = (wp_per_slice(X, Y, nodes, p, a, b) if beta is None
+         else fg_per_slice(X, Y, nodes, beta, p))
+    value = float(np.dot(energy_weights(c, energy, temperature, temperature_scale, rho), c))
+    return value ** (1.0 / p) if beta is None else value

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from . import reference
+from .energy import ebsfg, ebsw, mh_ebsw, sir_ebsw
 from .fused import max_sfg, sfg
 from .sliced import max_sw, sw
 from .spherical import mssfg, pssfg, ssfg
@@ -22,7 +23,8 @@ from .spherical import mssfg, pssfg, ssfg
 __all__ = ["REGISTRY", "SLICING_LAWS", "Spec"]
 
 # "max": one direction found by ascent; the others: the law of the directions averaged over
-SLICING_LAWS = ("uniform", "vmf", "power_spherical", "max")
+# ("energy": density proportional to an increasing function of each direction's own cost)
+SLICING_LAWS = ("uniform", "vmf", "power_spherical", "max", "energy")
 
 
 def _keyword_defaults(fn: Callable) -> dict[str, object]:
@@ -40,15 +42,20 @@ class Spec:
     name : its key.
     fn : the function; calling the spec calls it.
     oracle : its NumPy float64 counterpart in :mod:`discrepancies.reference`, on given
-        directions (``oracle(X, Y, projections, ...)``) for the uniform and maximised ones, the
-        objective at given locations (``oracle(X, Y, loc, kappa, ...)``, ``loc`` as
-        :meth:`loc` shapes it) for the spherical ones; None where there is none.
+        directions (``oracle(X, Y, projections, ...)``) for the uniform, maximised and
+        importance-sampled energy-based ones, the objective at given locations
+        (``oracle(X, Y, loc, kappa, ...)``, ``loc`` as :meth:`loc` shapes it) for the
+        spherical ones; for the ``resampled`` ones the value of the law they estimate
+        (``oracle(X, Y, p, ...)``, by quadrature in d = 2 and 3); None where there is none.
     slicing_law : one of :data:`SLICING_LAWS`.
     optimised : the value is a maximum over locations found by ascent; then ``log=True``
         logs ``"locations"`` (k, d).
     fused : FG_beta per slice (takes ``beta``, needs n == m) rather than W_p^p.
     root : the value is the p-th root (SW's convention) rather than the cost itself.
     weighted : takes the weights ``a`` and ``b``.
+    resampled : the directions averaged over are drawn at random from the base directions
+        (sampling-importance-resampling, Markov chains): on given ``projections`` the value
+        still depends on ``seed``, and the oracle is the law's value, not a function of them.
     defaults : the keyword defaults of ``fn`` (read from its signature).
     """
 
@@ -60,6 +67,7 @@ class Spec:
     fused: bool
     root: bool = False
     weighted: bool = False
+    resampled: bool = False
     defaults: dict[str, object] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -120,4 +128,11 @@ REGISTRY: dict[str, Spec] = {s.name: s for s in (
     Spec("mssfg", mssfg, reference.mssfg_objective, "vmf", optimised=True, fused=True),
     Spec("pssfg", pssfg, reference.pssfg_objective, "power_spherical", optimised=True,
          fused=True),
+    Spec("ebsw", ebsw, reference.ebsw, "energy", optimised=False, fused=False, root=True,
+         weighted=True),
+    Spec("ebsfg", ebsfg, reference.ebsfg, "energy", optimised=False, fused=True),
+    Spec("sir_ebsw", sir_ebsw, reference.energy_law_value, "energy", optimised=False,
+         fused=False, root=True, weighted=True, resampled=True),
+    Spec("mh_ebsw", mh_ebsw, reference.energy_law_value, "energy", optimised=False,
+         fused=False, root=True, weighted=True, resampled=True),
 )}

@@ -152,4 +152,4 @@ def test_convention_errors():
         sw_in_convention(X, Y, GAUSS[:3], convention="rae")
     with pytest.raises(ValueError, match="same number of points"):
         sw_in_convention(X, Y[:7], GAUSS, convention="rae")
-    assert set(CONVENTIONS) == {"design", "swae", "rae"}
+    assert set(CONVENTIONS) == {"design", "swae", "rae", "ebsw"}

@@ -174,7 +174,8 @@ def test_log_contents(clouds):
 
 
 def test_registry_names_functions():
-    assert set(REGISTRY) == {"sw", "max_sw", "sfg", "max_sfg", "ssfg", "mssfg", "pssfg"}
+    assert set(REGISTRY) == {"sw", "max_sw", "sfg", "max_sfg", "ssfg", "mssfg", "pssfg", "ebsw",
+                             "ebsfg", "sir_ebsw", "mh_ebsw"}
     for name, fn in REGISTRY.items():
         assert fn.__name__ == name
 
@@ -189,7 +190,13 @@ SPECS = {
     "ssfg": (reference.ssfg_objective, "vmf", True, True, False, False, 1),
     "mssfg": (reference.mssfg_objective, "vmf", True, True, False, False, 5),
     "pssfg": (reference.pssfg_objective, "power_spherical", True, True, False, False, 1),
+    "ebsw": (reference.ebsw, "energy", False, False, True, True, 1),
+    "ebsfg": (reference.ebsfg, "energy", False, True, False, False, 1),
+    "sir_ebsw": (reference.energy_law_value, "energy", False, False, True, True, 1),
+    "mh_ebsw": (reference.energy_law_value, "energy", False, False, True, True, 1),
 }
+# the entries whose directions are drawn at random from the base ones
+RESAMPLED = {"sir_ebsw", "mh_ebsw"}
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
@@ -199,6 +206,7 @@ def test_registry_specs_carry_their_fields(name):
     assert (spec.oracle, spec.slicing_law, spec.optimised, spec.fused, spec.root,
             spec.weighted, spec.n_components()) == (oracle, law, optimised, fused, root,
                                                     weighted, k)
+    assert spec.resampled == (name in RESAMPLED)
     assert inspect.signature(spec) == inspect.signature(spec.fn)
     params = inspect.signature(spec.fn).parameters
     assert set(spec.defaults) == {n for n, q in params.items() if q.kind is q.KEYWORD_ONLY
@@ -238,7 +246,8 @@ def test_optimised_entries_log_their_locations(name, huge):
     assert torch.equal(log_t["locations"], torch.from_numpy(locations))
 
 
-@pytest.mark.parametrize("name", [n for n in sorted(SPECS) if not REGISTRY[n].spherical])
+@pytest.mark.parametrize("name", [n for n in sorted(SPECS)
+                                  if not REGISTRY[n].spherical and not REGISTRY[n].resampled])
 def test_registry_oracle_on_given_directions(clouds, name):
     X, Y, P = clouds
     spec = REGISTRY[name]

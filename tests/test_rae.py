@@ -189,7 +189,7 @@ def test_settings_and_knobs_come_from_the_registry_signatures():
             assert set(knobs) <= set(accepted)
     sizes = {name: len(knob_grid(fn)) for name, fn in discrepancies.REGISTRY.items()}
     assert sizes == {"sw": 1, "max_sw": 1, "sfg": 1, "max_sfg": 1, "ssfg": 2, "pssfg": 2,
-                     "mssfg": 4}
+                     "mssfg": 4, "ebsw": 2, "ebsfg": 2, "sir_ebsw": 2, "mh_ebsw": 2}
     assert default_knobs(discrepancies.mssfg) == {"kappa": 10.0, "n_components": 5}
 
     # a new entry with a concentration is tuned over kappa without naming it anywhere

@@ -21,8 +21,10 @@ from discrepancies._slices import fg_per_slice, wp_per_slice
 from validation.checks import CheckResult, Context, check, property_tests
 
 GROUP = "discrepancies"
-# the registry's entries on uniform directions or their maximum (not the spherical family)
-DIRECTIONAL = {name: spec for name, spec in REGISTRY.items() if not spec.spherical}
+# the registry's entries that are functions of their directions: on uniform directions, their
+# maximum or weighted by their energy (not the spherical family, not the resampled ones)
+DIRECTIONAL = {name: spec for name, spec in REGISTRY.items()
+               if not spec.spherical and not spec.resampled}
 
 
 def unit_columns(rng: np.random.Generator, d: int, L: int) -> np.ndarray:

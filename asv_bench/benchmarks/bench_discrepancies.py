@@ -24,9 +24,11 @@ for Y = X + m (a translate), every projected coupling is the identity and
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import ot
+import scipy.integrate
 import torch
 
 from discrepancies import REGISTRY, Spec
@@ -190,16 +192,46 @@ class DiscrepancyPeakMemory(Seeded):
         self.fn(self.X, self.Y, n_projections=L_BASE, seed=self.seed)
 
 
+def _energy_mean_square(spec: Spec, m2: float, d: int, weight: float) -> float:
+    r""":math:`E[t^2]` under the energy-based law of ``spec`` (at its default energy) for a
+    translate, whose slice cost is :math:`c = w\, m_2 t^2` with :math:`t = \theta^\top m /
+    \|m\|` of density :math:`\propto (1 - t^2)^{(d-3)/2}` under the uniform law: one
+    integral of :math:`t^2 f(c)` over one of :math:`f(c)`, by adaptive quadrature."""
+    kw = spec.defaults
+    if kw["energy"] == "exp":
+        # c / tau, tau = temperature times the uniform mean w m2 / d, or temperature
+        tau = (kw["temperature"] * weight * m2 / d if kw["temperature_scale"] == "mean"
+               else kw["temperature"])
+        exponent = weight * m2 / tau
+
+        def f(t: float) -> float:  # exp(c / tau), shifted by its largest value (t = 1)
+            return math.exp(exponent * (t * t - 1))
+    else:
+        power = 1.0 if kw["energy"] == "identity" else kw["rho"]
+
+        def f(t: float) -> float:
+            return (t * t) ** power
+
+    def density(t: float) -> float:
+        return (1 - t * t) ** ((d - 3) / 2) * f(t)
+
+    top = scipy.integrate.quad(lambda t: t * t * density(t), 0, 1)[0]
+    return top / scipy.integrate.quad(density, 0, 1)[0]
+
+
 def translate_cost(spec: Spec, m2: float, d: int, beta: float) -> float:
     """The mean (or the maximum, for a maximised entry) over directions of the per-direction
     cost of ``spec`` at p = 2 for Y = X + m, from its spec: ``(theta^T m)^2`` for W_2^2, times
     ``1 - beta`` for FG_beta (the structure term of a translate is 0); the mean over uniform
-    directions is ``||m||^2 / d``, the maximum ``||m||^2``. ``m2`` is ``||m||^2``. Not defined
+    directions is ``||m||^2 / d``, the maximum ``||m||^2``, the mean under an energy-based
+    law ``||m||^2 E[t^2]`` (:func:`_energy_mean_square`). ``m2`` is ``||m||^2``. Not defined
     for the spherical family (a mean under a law placed by the ascent)."""
     if spec.spherical:
         raise ValueError(f"no translate closed form for {spec.name} (slicing law "
                          f"{spec.slicing_law!r})")
     weight = 1 - beta if spec.fused else 1
+    if spec.slicing_law == "energy":
+        return weight * m2 * _energy_mean_square(spec, m2, d, weight)
     return weight * m2 / d if spec.expectation else weight * m2
 
 
