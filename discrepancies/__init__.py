@@ -1,4 +1,5 @@
-"""Sliced optimal-transport discrepancies: SW, max-SW, SFG, max-SFG, SSFG, MSSFG, PSSFG.
+"""Sliced optimal-transport discrepancies: SW, max-SW, SFG, max-SFG, SSFG, MSSFG, PSSFG, DSW,
+DSFG.
 
 Torch implementations (batched over directions, autograd in X and Y, any device and float
 dtype; NumPy in gives NumPy float64 out) and :mod:`discrepancies.reference`, a NumPy float64
@@ -11,10 +12,11 @@ Autoencoders with Spherical Sliced Fused Gromov Wasserstein", ICLR 2021.
 """
 
 from . import reference
+from .distributional import dsfg, dsw
 from .fused import max_sfg, sfg
 from .registry import REGISTRY, Spec
 from .sliced import max_sw, sw
 from .spherical import mssfg, pssfg, ssfg
 
-__all__ = ["REGISTRY", "Spec", "max_sfg", "max_sw", "mssfg", "pssfg", "reference", "sfg", "ssfg",
-           "sw"]
+__all__ = ["REGISTRY", "Spec", "dsfg", "dsw", "max_sfg", "max_sw", "mssfg", "pssfg", "reference",
+           "sfg", "ssfg", "sw"]

@@ -174,7 +174,8 @@ def test_log_contents(clouds):
 
 
 def test_registry_names_functions():
-    assert set(REGISTRY) == {"sw", "max_sw", "sfg", "max_sfg", "ssfg", "mssfg", "pssfg"}
+    assert set(REGISTRY) == {"sw", "max_sw", "sfg", "max_sfg", "ssfg", "mssfg", "pssfg", "dsw",
+                             "dsfg"}
     for name, fn in REGISTRY.items():
         assert fn.__name__ == name
 
@@ -189,6 +190,8 @@ SPECS = {
     "ssfg": (reference.ssfg_objective, "vmf", True, True, False, False, 1),
     "mssfg": (reference.mssfg_objective, "vmf", True, True, False, False, 5),
     "pssfg": (reference.pssfg_objective, "power_spherical", True, True, False, False, 1),
+    "dsw": (reference.dsw, "distributional", True, False, True, True, 1),
+    "dsfg": (reference.dsfg, "distributional", True, True, False, False, 1),
 }
 
 
@@ -221,7 +224,8 @@ def test_optimised_entries_log_their_locations(name, huge):
     X, Y = rng.standard_normal((12, 3)) * scale, (rng.standard_normal((12, 3)) + 0.7) * scale
     kw = spec.with_components(3) if spec.has_components else {}
     value, log = spec(X, Y, seed=0, log=True, n_projections=30, **kw)
-    if not spec.optimised:
+    assert ("state" in log) == spec.optimised
+    if not spec.located:
         assert "locations" not in log
         return
     assert np.isfinite(value)

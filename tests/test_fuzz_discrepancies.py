@@ -4,7 +4,8 @@ Each example draws shapes, a dtype, a scale, weights, keywords and a seed, calls
 accepts exactly one of two outcomes:
 
 - a finite value of the inputs' dtype that satisfies the invariances below, all on the same
-  directions (explicit ``projections``, ``n_iter=0`` for max-SW / max-SFG; for the spherical
+  directions (explicit ``projections``, ``n_iter=0`` for max-SW / max-SFG and the
+  distributional ones (then at the identity push-forward); for the spherical
   family draws at a fixed ``loc`` with ``n_iter=0`` and the same seed);
 - a ``ValueError`` or ``TypeError`` whose message starts by naming an argument of the call
   (``"p must ..."``, ``"X and Y must ..."``, ``"sfg of these X and Y is ..."``).
@@ -48,7 +49,7 @@ from discrepancies import REGISTRY, sfg
 SPHERICAL = tuple(name for name, spec in REGISTRY.items() if spec.spherical)
 FUSED = tuple(name for name, spec in REGISTRY.items() if spec.fused)
 ARGUMENTS = ("X", "Y", "p", "beta", "kappa", "a", "b", "seed", "n_projections", "projections",
-             "n_iter", "lr", "n_components", "loc", "log")
+             "n_iter", "lr", "n_components", "loc", "log", "lam", "state")
 CLEAR = re.compile(rf"^(?:\w+ of these )?(?:{'|'.join(ARGUMENTS)})\b")
 TOL = {torch.float32: 1e-4, torch.float64: 1e-9}
 # log10 of the data's size where the FG family is rescaled and its value still representable
@@ -142,7 +143,7 @@ def problems(draw, name: str) -> Call:
     else:
         P = rng.standard_normal((d, L))
         kw["projections"] = P / np.linalg.norm(P, axis=0)
-        if name.startswith("max"):
+        if REGISTRY[name].optimised:
             kw["n_iter"] = 0
     return Call(name, X, Y, a, b, kw, dtype, exact_weights=kind != "off")
 

@@ -195,8 +195,8 @@ def translate_cost(spec: Spec, m2: float, d: int, beta: float) -> float:
     cost of ``spec`` at p = 2 for Y = X + m, from its spec: ``(theta^T m)^2`` for W_2^2, times
     ``1 - beta`` for FG_beta (the structure term of a translate is 0); the mean over uniform
     directions is ``||m||^2 / d``, the maximum ``||m||^2``. ``m2`` is ``||m||^2``. Not defined
-    for the spherical family (a mean under a law placed by the ascent)."""
-    if spec.spherical:
+    for the spherical and distributional families (a mean under a law placed by an ascent)."""
+    if spec.placed:
         raise ValueError(f"no translate closed form for {spec.name} (slicing law "
                          f"{spec.slicing_law!r})")
     weight = 1 - beta if spec.fused else 1
@@ -220,7 +220,7 @@ class EstimatorError(Seeded):
     and SFG falls like 1/sqrt(L); max-SW and max-SFG should sit at 0 for every L.
     """
 
-    params = [[name for name, spec in REGISTRY.items() if not spec.spherical], L_GRID]
+    params = [[name for name, spec in REGISTRY.items() if not spec.placed], L_GRID]
     param_names = ["method", "L"]
     unit = "relative error"
     N_SEEDS = 10
