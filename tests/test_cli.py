@@ -27,7 +27,8 @@ def test_validate_rejects_unknown_or_empty_groups(only, tmp_path, capsys):
     args = build_parser().parse_args(["validate", "--out", str(tmp_path), "--only", *only])
     assert validate.run(args) == 2
     err = capsys.readouterr().err
-    assert "--only" in err and "choose from discrepancies, samplers, slicing, spherical" in err
+    assert "--only" in err and ("choose from discrepancies, distributional, samplers, slicing, "
+                                "spherical") in err
     assert not (tmp_path / "report.json").exists()
 
 
