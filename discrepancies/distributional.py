@@ -197,7 +197,7 @@ def ascend(value: Value, p: float, X: torch.Tensor, Y: torch.Tensor, base: torch
     state_out = {"weight": theta[:, :d].detach(), "bias": theta[:, d].detach(),
                  "exp_avg": moments["exp_avg"].detach(),
                  "exp_avg_sq": moments["exp_avg_sq"].detach(),
-                 "step": torch.tensor(float(moments["step"]), dtype=X.dtype)}
+                 "step": torch.tensor(float(moments["step"]), dtype=X.dtype, device=X.device)}
     return pushed, state_out, history
 
 
