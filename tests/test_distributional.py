@@ -93,8 +93,8 @@ def test_a_warm_call_continues_the_cold_one_exactly(name):
 def test_scale_equivariance_and_the_unnormalised_mutation():
     """dsw(cX, cY) = c dsw(X, Y): the discrepancy is divided by its start value; the authors'
     scaling (the penalty's weight fixed against a discrepancy that grows with c) breaks it."""
-    assert scale_error(dsw, c=1e3) <= 1e-10
-    assert scale_error(dsfg, c=1e-2, degree=2, beta=0.0) <= 1e-10
+    assert scale_error(dsw, c=1e3, n_projections=20) <= 1e-10
+    assert scale_error(dsfg, c=1e-2, degree=2, beta=0.0, n_projections=20) <= 1e-10
     X, Y = _clouds()
     P = _directions()
     from discrepancies.distributional import ascend
@@ -110,8 +110,8 @@ def test_scale_equivariance_and_the_unnormalised_mutation():
 
 
 def test_large_lam_makes_the_path_independent_of_the_data():
-    assert large_lam_gap(lam=1e12) <= 1e-6
-    assert large_lam_gap(lam=1.0) > 1e-3  # mutation: a penalty that ignores lam
+    assert large_lam_gap(lam=1e12, n_projections=20) <= 1e-6
+    assert large_lam_gap(lam=1.0, n_projections=20) > 1e-3  # mutation: a penalty ignoring lam
 
 
 @pytest.mark.parametrize("name", ["dsw", "dsfg"])

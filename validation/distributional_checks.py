@@ -127,14 +127,15 @@ def _unnormalised_dsw(X: torch.Tensor, Y: torch.Tensor, seed: int) -> float:
     return value(X, Y, pushed).item()
 
 
-def large_lam_gap(lam: float = 1e12, seed: int = 0) -> float:
+def large_lam_gap(lam: float = 1e12, seed: int = 0, **kwargs: object) -> float:
     """The largest difference between the push-forwards that DSW reaches from the same base
     draws on two unrelated problems with the cosine weight ``lam``: 0 to rounding for lam ->
-    infinity (only the penalty, which ignores the data, steers Adam)."""
+    infinity (only the penalty, which ignores the data, steers Adam). ``kwargs`` go to
+    :func:`dsw`."""
     states = []
     for problem in (seed, seed + 1):
         X, Y = _problem(problem)
-        states.append(dsw(X, Y, seed=seed, lam=lam, log=True)[1]["state"]["weight"])
+        states.append(dsw(X, Y, seed=seed, lam=lam, log=True, **kwargs)[1]["state"]["weight"])
     return float((states[0] - states[1]).abs().max())
 
 
