@@ -66,7 +66,8 @@ from .fused import sfg_on
 from .sliced import sw_on
 from .slicing import SCHEMES, slicing_scheme
 
-__all__ = ["ADAM_BETAS", "ADAM_EPS", "DEFAULTS", "Objective", "dsfg", "dsw", "push_forward"]
+__all__ = ["ADAM_BETAS", "ADAM_EPS", "DEFAULTS", "Objective", "ascend", "check_lam", "dsfg", "dsw",
+           "mean_abs_cosine", "push_forward"]
 
 DEFAULTS = {"n_projections": 100, "n_iter": 10, "lr": 0.05, "lam": 1.0}
 """Default keywords of :func:`dsw` and :func:`dsfg`, defended by ``sliced-bench validate``
