@@ -1,5 +1,6 @@
-"""Sliced optimal-transport discrepancies: SW, max-SW, SFG, max-SFG, SSFG, MSSFG, PSSFG, and
-the energy-based EBSW (importance sampled, SIR, Metropolis-Hastings) and EBSFG.
+"""Sliced optimal-transport discrepancies: SW, max-SW, SFG, max-SFG, SSFG, MSSFG, PSSFG, the
+energy-based EBSW (importance sampled, SIR, Metropolis-Hastings) and EBSFG, and the
+distributional DSW and DSFG.
 
 Torch implementations (batched over directions, autograd in X and Y, any device and float
 dtype; NumPy in gives NumPy float64 out) and :mod:`discrepancies.reference`, a NumPy float64
@@ -12,11 +13,12 @@ Autoencoders with Spherical Sliced Fused Gromov Wasserstein", ICLR 2021.
 """
 
 from . import reference
+from .distributional import dsfg, dsw
 from .energy import ebsfg, ebsw, mh_ebsw, sir_ebsw
 from .fused import max_sfg, sfg
 from .registry import REGISTRY, Spec
 from .sliced import max_sw, sw
 from .spherical import mssfg, pssfg, ssfg
 
-__all__ = ["REGISTRY", "Spec", "ebsfg", "ebsw", "max_sfg", "max_sw", "mh_ebsw", "mssfg", "pssfg",
-           "reference", "sfg", "sir_ebsw", "ssfg", "sw"]
+__all__ = ["REGISTRY", "Spec", "dsfg", "dsw", "ebsfg", "ebsw", "max_sfg", "max_sw", "mh_ebsw",
+           "mssfg", "pssfg", "reference", "sfg", "sir_ebsw", "ssfg", "sw"]

@@ -15,18 +15,31 @@ improving step grows the step by 1.5, a failing one halves it, so ``lr`` only se
 step and no tuning to the scale of the problem is needed. With ``backtrack=False`` (for
 stochastic objectives) the iterate moves every step with the constant ``lr``, as in plain
 projected gradient ascent, and the best evaluated point is still reported.
+
+**Warm state.** Every optimised discrepancy (max-SW, max-SFG, the spherical family, DSW, DSFG)
+takes ``state=`` (a dict, or None for a cold start) and, with ``log=True``, returns the state
+to pass to its next call as ``log["state"]``, so that a training loop that calls it on slowly
+changing data continues its ascent instead of restarting it. The state of the ascents on the
+sphere is ``{"locations": (k, d) unit rows}`` (:func:`warm_start`, :func:`state_of`);
+DSW's also holds its push-forward and its Adam moments (:mod:`discrepancies.distributional`).
+:func:`read_state` checks any of them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
 import torch
 
-__all__ = ["AscentResult", "maximise_direction", "normalize_rows", "sphere_ascent"]
+from samplers.constraints import check_unit_norm
+
+from ._inputs import check_finite, describe, to_tensor
+
+__all__ = ["AscentResult", "maximise_direction", "normalize_rows", "read_state",
+           "sphere_ascent", "state_of", "warm_start"]
 
 
 @dataclass
@@ -154,3 +167,74 @@ def maximise_direction(per_slice: Callable[[torch.Tensor], torch.Tensor],
     with torch.no_grad():
         start = candidates[:, torch.argmax(per_slice(candidates.detach()))]
     return sphere_ascent(lambda theta: per_slice(theta[:, None])[0], start, n_iter, lr)
+
+
+def read_state(state: object, shapes: Mapping[str, tuple[int, ...] | None],
+               like: torch.Tensor | None, required: tuple[str, ...]
+               ) -> dict[str, torch.Tensor] | None:
+    """The warm state ``state`` (a dict of arrays, e.g. an earlier call's ``log["state"]``)
+    checked against ``shapes`` (key -> shape, None for any) and moved to ``like``'s dtype and
+    device (kept as given without ``like``); None for None (a cold start).
+
+    Raises
+    ------
+    TypeError
+        ``state`` is not a dict, or one of its values is not a real array.
+    ValueError
+        A key outside ``shapes`` or a ``required`` one missing, a value of the wrong shape, a
+        non-finite value.
+    """
+    if state is None:
+        return None
+    if not isinstance(state, Mapping):
+        raise TypeError(f"state must be None or a dict (an earlier call's log['state']), "
+                        f"got {describe(state)}")
+    unknown = sorted(map(str, set(state) - set(shapes)))
+    missing = [key for key in required if key not in state]
+    if unknown or missing:
+        optional = sorted(set(shapes) - set(required))
+        raise ValueError(f"state must have the keys {sorted(required)}"
+                         + (f" (and optionally {optional})" if optional else "")
+                         + f", got {sorted(map(str, state))}")
+    out = {}
+    for key, value in state.items():
+        name = f"state[{key!r}]"
+        t = to_tensor(value, name)[0]
+        if like is not None:
+            t = t.to(dtype=like.dtype, device=like.device)
+        if shapes[key] is not None and tuple(t.shape) != tuple(shapes[key]):
+            raise ValueError(f"{name} must have shape {tuple(shapes[key])}, got {describe(t)}")
+        check_finite(t, name)
+        out[key] = t.detach()
+    return out
+
+
+def warm_start(state: object, given: object, given_name: str, rows: int | None = None,
+               ) -> object:
+    """Where an ascent on the sphere starts: the locations (k, d) of ``state``
+    (``{"locations": (k, d)}``, unit rows; ``rows`` = k when the caller fixes it), or, without
+    a state, ``given`` (the caller's own start keyword, named ``given_name``) as it is.
+
+    Raises
+    ------
+    ValueError
+        Both ``state`` and ``given``; locations of the wrong shape or not of unit norm; as
+        :func:`read_state`.
+    """
+    if state is None:
+        return given
+    if given is not None:
+        raise ValueError(f"state and {given_name} must not both be given: state['locations'] "
+                         f"is where the ascent starts")
+    locations = read_state(state, {"locations": None}, None, ("locations",))["locations"]
+    if locations.ndim != 2 or locations.shape[0] == 0 or (
+            rows is not None and locations.shape[0] != rows):
+        raise ValueError(f"state['locations'] must have shape ({rows or 'k'}, d), "
+                         f"got {describe(locations)}")
+    check_unit_norm(locations, "state['locations']")
+    return locations
+
+
+def state_of(locations: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The warm state an ascent on the sphere returns: ``{"locations": (k, d)}``."""
+    return {"locations": locations.detach().reshape(-1, locations.shape[-1])}

@@ -297,13 +297,18 @@ def make_generator(seed: object, device: torch.device | str) -> torch.Generator:
 def finish(value: torch.Tensor, numpy_out: bool, log: bool,
            entries: dict[str, torch.Tensor]) -> Result:
     """The public return convention: the value (tensor or NumPy float64), and with ``log=True``
-    a pair ``(value, log)`` whose tensors are detached (NumPy arrays for NumPy inputs)."""
+    a pair ``(value, log)`` whose tensors are detached (NumPy arrays for NumPy inputs), in
+    nested dicts too (the warm ``"state"``)."""
     out = to_output(value, numpy_out)
     if not log:
         return out
-    record = {k: (v.detach().cpu().numpy() if numpy_out else v.detach())
-              for k, v in entries.items()}
-    return out, record
+
+    def record(entries: dict) -> dict:
+        return {k: (record(v) if isinstance(v, dict)
+                    else v.detach().cpu().numpy() if numpy_out else v.detach())
+                for k, v in entries.items()}
+
+    return out, record(entries)
 
 
 def pth_root(value: torch.Tensor, p: float) -> torch.Tensor:

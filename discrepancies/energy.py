@@ -66,6 +66,7 @@ from samplers import VonMisesFisher
 from samplers.constraints import check_real
 
 from ._directions import resolve_projections
+from ._execution import distributable
 from ._inputs import (
     Result,
     as_point_clouds,
@@ -260,6 +261,7 @@ def _importance(name: str, X: object, Y: object, *, n_projections: int, p: float
                                           "weights": weights})
 
 
+@distributable
 def ebsw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
          n_projections: int = 100, p: float = 2,
          projections: torch.Tensor | np.ndarray | None = None,
@@ -318,6 +320,7 @@ def ebsw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
                        temperature_scale=temperature_scale, rho=rho, gradient=gradient)
 
 
+@distributable
 def ebsfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
           n_projections: int = 100, beta: float = 0.1, p: float = 2,
           projections: torch.Tensor | np.ndarray | None = None,
@@ -364,6 +367,7 @@ def _inverse_cdf_draws(weights: torch.Tensor, count: int,
     return index.clamp_(max=weights.shape[0] - 1)
 
 
+@distributable
 def sir_ebsw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
              n_projections: int = 100, p: float = 2,
              projections: torch.Tensor | np.ndarray | None = None,
@@ -421,6 +425,7 @@ def _accept(log_f_new: torch.Tensor, log_f_now: torch.Tensor,
     return (log_f_new >= log_f_now) | (log_u < log_f_new - log_f_now)
 
 
+@distributable
 def mh_ebsw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
             n_projections: int = 100, p: float = 2,
             projections: torch.Tensor | np.ndarray | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._ascent import maximise_direction
+from ._ascent import maximise_direction, state_of, warm_start
 from ._directions import resolve_projections
 from ._execution import distributable
 from ._inputs import (
@@ -21,9 +21,9 @@ from ._inputs import (
     fused_rescaling,
 )
 from ._slices import fg_per_slice
-from .slicing import slicing_scheme
+from .slicing import SCHEMES, SlicingScheme, slicing_scheme
 
-__all__ = ["max_sfg", "sfg"]
+__all__ = ["max_sfg", "sfg", "sfg_on"]
 
 
 @distributable
@@ -92,16 +92,25 @@ def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_project
     beta, p, log = check_beta(beta), check_p(p), check_bool(log, "log")
     scheme = slicing_scheme(slicing, "sfg", p=p, beta=beta)
     P = resolve_projections(projections, n_projections, seed, X, scheme.draw)
+    value, per_slice = sfg_on(X, Y, P, beta, p, scheme)
+    return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})
+
+
+def sfg_on(X: torch.Tensor, Y: torch.Tensor, P: torch.Tensor, beta: float, p: float,
+           scheme: SlicingScheme = SCHEMES["mc"], name: str = "sfg",
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """SFG's estimate on the checked directions ``P`` (d, L) and FG_beta on each, as
+    :func:`sfg` computes them (rescaled where the terms could leave the dtype's range; a
+    ``ValueError`` naming ``name`` where the value cannot be represented). Differentiable in
+    X, Y and P: :mod:`discrepancies.distributional` ascends through it."""
     rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + P.shape[1])
     if rescaled is None:
         per_slice = fg_per_slice(X, Y, P, beta, p)
-        value = scheme.mean(per_slice, P, X, Y)
-    else:
-        Pw = rescaled.cast(P)
-        per_slice = fg_per_slice(rescaled.X, rescaled.Y, Pw, rescaled.beta, p)
-        value = rescaled.restore(scheme.mean(per_slice, Pw, rescaled.X, rescaled.Y), "sfg")
-        per_slice = rescaled.restore(per_slice)
-    return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})
+        return scheme.mean(per_slice, P, X, Y), per_slice
+    Pw = rescaled.cast(P)
+    per_slice = fg_per_slice(rescaled.X, rescaled.Y, Pw, rescaled.beta, p)
+    value = rescaled.restore(scheme.mean(per_slice, Pw, rescaled.X, rescaled.Y), name)
+    return value, rescaled.restore(per_slice)
 
 
 @distributable
@@ -109,7 +118,8 @@ def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
             n_projections: int = 100, beta: float = 0.1, p: float = 2,
             projections: torch.Tensor | np.ndarray | None = None,
             seed: int | torch.Generator | None = None, log: bool = False,
-            n_iter: int = 100, lr: float = 0.5, slicing: str = "mc") -> Result:
+            n_iter: int = 100, lr: float = 0.5, slicing: str = "mc",
+            state: dict | None = None) -> Result:
     r"""Max-sliced fused Gromov-Wasserstein: :math:`\max_{\theta \in S^{d-1}} FG_\beta(\theta)`.
 
     Same ascent as :func:`discrepancies.max_sw` (best of ``n_projections`` random directions or
@@ -124,11 +134,11 @@ def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     n_projections : int, default 100
     n_iter : int >= 0, default 100
     lr : float > 0, default 0.5
-    slicing : str, default "mc"
-        As in :func:`discrepancies.max_sw`.
+    slicing, state : as in :func:`discrepancies.max_sw`.
     log : bool
         Also return ``{"projections": (d, 1), "per_slice": (1,), "direction": (d,),
-        "locations": (1, d) the same direction, "history": FG_beta along the ascent}``.
+        "locations": (1, d) the same direction, "history": FG_beta along the ascent,
+        "state": the warm state for the next call}``.
 
     max_memory, group
         As in :func:`discrepancies.sw`: bytes for one block of projections (chunks recomputed
@@ -143,6 +153,8 @@ def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     beta, p, log = check_beta(beta), check_p(p), check_bool(log, "log")
     n_iter, lr = check_n_iter(n_iter), check_lr(lr)
     scheme = slicing_scheme(slicing, "max_sfg", p=p, beta=beta, expectation=False)
+    warm = warm_start(state, projections, "projections", rows=1)
+    projections = warm if state is None else warm.T
     candidates = resolve_projections(projections, n_projections, seed, X, scheme.draw)
     rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + candidates.shape[1])
     work = (X, Y, beta) if rescaled is None else (rescaled.X, rescaled.Y, rescaled.beta)
@@ -161,5 +173,5 @@ def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         history = rescaled.restore(history.double(), dtype=history.dtype)
     return finish(value, numpy_out, log, {
         "projections": direction[:, None], "per_slice": per_slice, "direction": direction,
-        "locations": direction[None],
+        "locations": direction[None], "state": state_of(direction),
         "history": history})

@@ -24,6 +24,8 @@ import numpy as np
 
 __all__ = [
     "control_variate_mean",
+    "dsfg",
+    "dsw",
     "ebsfg",
     "ebsw",
     "energy_law_value",
@@ -35,6 +37,7 @@ __all__ = [
     "max_sw",
     "mssfg_objective",
     "pssfg_objective",
+    "push_forward",
     "sfg",
     "sphere_grid",
     "spherical_expectation",
@@ -205,6 +208,38 @@ def max_sfg(X: np.ndarray, Y: np.ndarray, projections: np.ndarray, beta: float =
             p: float = 2) -> float:
     """max-SFG over the given directions only: the largest FG_beta."""
     return float(np.max(fg_per_slice(X, Y, projections, beta, p)))
+
+
+def push_forward(projections: np.ndarray, weight: np.ndarray | None = None,
+                 bias: np.ndarray | None = None) -> np.ndarray:
+    """The base directions (columns of ``projections``, (d, L)) pushed forward by
+    theta -> (W theta + c) / ||W theta + c|| (the identity when W and c are None), one column at
+    a time: (d, L)."""
+    P = np.asarray(projections, dtype=float)
+    d, L = P.shape
+    W = np.eye(d) if weight is None else np.asarray(weight, dtype=float)
+    c = np.zeros(d) if bias is None else np.asarray(bias, dtype=float)
+    columns = []
+    for l in range(L):
+        z = W @ P[:, l] + c
+        columns.append(z / math.sqrt(sum(zi * zi for zi in z)))
+    return np.stack(columns, axis=1)
+
+
+def dsw(X: np.ndarray, Y: np.ndarray, projections: np.ndarray, p: float = 2,
+        a: np.ndarray | None = None, b: np.ndarray | None = None,
+        weight: np.ndarray | None = None, bias: np.ndarray | None = None) -> float:
+    """DSW_p for a given push-forward (W, c) of the base directions ``projections`` (d, L):
+    SW_p on the pushed directions (:func:`push_forward`; the identity by default)."""
+    return sw(X, Y, push_forward(projections, weight, bias), p, a, b)
+
+
+def dsfg(X: np.ndarray, Y: np.ndarray, projections: np.ndarray, beta: float = 0.1,
+         p: float = 2, weight: np.ndarray | None = None,
+         bias: np.ndarray | None = None) -> float:
+    """DSFG for a given push-forward (W, c) of the base directions: SFG on the pushed
+    directions (:func:`push_forward`; the identity by default)."""
+    return sfg(X, Y, push_forward(projections, weight, bias), beta, p)
 
 
 def _radial_density(t: np.ndarray | float, kappa: float, family: str) -> np.ndarray:

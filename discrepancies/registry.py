@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from . import reference
+from .distributional import dsfg, dsw
 from .energy import ebsfg, ebsw, mh_ebsw, sir_ebsw
 from .fused import max_sfg, sfg
 from .sliced import max_sw, sw
@@ -23,8 +24,11 @@ from .spherical import mssfg, pssfg, ssfg
 __all__ = ["REGISTRY", "SLICING_LAWS", "Spec"]
 
 # "max": one direction found by ascent; the others: the law of the directions averaged over
-# ("energy": density proportional to an increasing function of each direction's own cost)
-SLICING_LAWS = ("uniform", "vmf", "power_spherical", "max", "energy")
+# ("energy": density proportional to an increasing function of each direction's own cost;
+# "distributional": uniform draws pushed forward by a map that an ascent fits)
+SLICING_LAWS = ("uniform", "vmf", "power_spherical", "max", "energy", "distributional")
+# the laws whose ascent moves points of the sphere (logged as "locations")
+_LOCATED = ("max", "vmf", "power_spherical")
 
 
 def _keyword_defaults(fn: Callable) -> dict[str, object]:
@@ -43,10 +47,12 @@ class Spec:
     fn : the function; calling the spec calls it.
     oracle : its NumPy float64 counterpart in :mod:`discrepancies.reference`, on given
         directions (``oracle(X, Y, projections, ...)``) for the uniform, maximised and
-        importance-sampled energy-based ones, the objective at given locations
-        (``oracle(X, Y, loc, kappa, ...)``, ``loc`` as :meth:`loc` shapes it) for the
-        spherical ones; for the ``resampled`` ones the value of the law they estimate
-        (``oracle(X, Y, p, ...)``, by quadrature in d = 2 and 3); None where there is none.
+        importance-sampled energy-based ones, on given base draws and push-forward
+        (``oracle(X, Y, projections, ..., weight=W, bias=c)``, the identity by default) for
+        the distributional ones, the objective at given locations (``oracle(X, Y, loc, kappa,
+        ...)``, ``loc`` as :meth:`loc` shapes it) for the spherical ones; for the ``resampled``
+        ones the value of the law they estimate (``oracle(X, Y, p, ...)``, by quadrature in
+        d = 2 and 3); None where there is none.
     slicing_law : one of :data:`SLICING_LAWS`.
     optimised : the value is a maximum over locations found by ascent; then ``log=True``
         logs ``"locations"`` (k, d).
@@ -95,6 +101,19 @@ class Spec:
         return self.slicing_law != "max"
 
     @property
+    def located(self) -> bool:
+        """The ascent moves points of the sphere (one direction, or the locations of a
+        concentrated law), which ``log=True`` logs as ``"locations"`` (k, d)."""
+        return self.optimised and self.slicing_law in _LOCATED
+
+    @property
+    def placed(self) -> bool:
+        """A mean over directions whose law an ascent places (spherical, distributional): no
+        closed form on a translate, unlike the uniform and energy-based means and the
+        maximum."""
+        return self.optimised and self.expectation
+
+    @property
     def spherical(self) -> bool:
         """The directions follow a law concentrated at locations that the ascent moves."""
         return self.slicing_law in ("vmf", "power_spherical")
@@ -135,4 +154,7 @@ REGISTRY: dict[str, Spec] = {s.name: s for s in (
          fused=False, root=True, weighted=True, resampled=True),
     Spec("mh_ebsw", mh_ebsw, reference.energy_law_value, "energy", optimised=False,
          fused=False, root=True, weighted=True, resampled=True),
+    Spec("dsw", dsw, reference.dsw, "distributional", optimised=True, fused=False, root=True,
+         weighted=True),
+    Spec("dsfg", dsfg, reference.dsfg, "distributional", optimised=True, fused=True),
 )}

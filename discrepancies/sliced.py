@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._ascent import maximise_direction
+from ._ascent import maximise_direction, state_of, warm_start
 from ._directions import resolve_projections
 from ._execution import distributable
 from ._inputs import (
@@ -22,9 +22,9 @@ from ._inputs import (
     range_rescaling,
 )
 from ._slices import wp_per_slice, wp_roots_per_slice
-from .slicing import slicing_scheme
+from .slicing import SCHEMES, SlicingScheme, slicing_scheme
 
-__all__ = ["max_sw", "sw"]
+__all__ = ["max_sw", "sw", "sw_on"]
 
 
 @distributable
@@ -110,17 +110,26 @@ def sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_projecti
     scheme = slicing_scheme(slicing, "sw", p=p)
     a, b = check_weights(a, X.shape[0], "a", X), check_weights(b, Y.shape[0], "b", Y)
     P = resolve_projections(projections, n_projections, seed, X, scheme.draw)
+    value, per_slice = sw_on(X, Y, P, p, a, b, scheme)
+    return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})
+
+
+def sw_on(X: torch.Tensor, Y: torch.Tensor, P: torch.Tensor, p: float,
+          a: torch.Tensor | None = None, b: torch.Tensor | None = None,
+          scheme: SlicingScheme = SCHEMES["mc"], name: str = "sw",
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """SW_p's estimate on the checked directions ``P`` (d, L) and W_p^p on each, as
+    :func:`sw` computes them (rescaled where the p-th powers could leave the dtype's range; a
+    ``ValueError`` naming ``name`` where the value cannot be represented). Differentiable in
+    X, Y and P: :mod:`discrepancies.distributional` ascends through it."""
     rescaled = range_rescaling(X, Y, p, X.shape[0] + Y.shape[0] + P.shape[1])
     if rescaled is None:
         per_slice = wp_per_slice(X, Y, P, p, a, b)
-        value = pth_root(scheme.mean(per_slice, P, X, Y, a, b), p)
-    else:
-        Pw, aw, bw = rescaled.cast(P), rescaled.cast(a), rescaled.cast(b)
-        roots = wp_roots_per_slice(rescaled.X, rescaled.Y, Pw, p, aw, bw)
-        estimate = scheme.root_mean(roots, p, Pw, rescaled.X, rescaled.Y, aw, bw)
-        value = rescaled.restore(estimate, "sw")
-        per_slice = rescaled.restore(roots, power=p)
-    return finish(value, numpy_out, log, {"projections": P, "per_slice": per_slice})
+        return pth_root(scheme.mean(per_slice, P, X, Y, a, b), p), per_slice
+    Pw, aw, bw = rescaled.cast(P), rescaled.cast(a), rescaled.cast(b)
+    roots = wp_roots_per_slice(rescaled.X, rescaled.Y, Pw, p, aw, bw)
+    estimate = scheme.root_mean(roots, p, Pw, rescaled.X, rescaled.Y, aw, bw)
+    return rescaled.restore(estimate, name), rescaled.restore(roots, power=p)
 
 
 @distributable
@@ -129,7 +138,8 @@ def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
            projections: torch.Tensor | np.ndarray | None = None,
            seed: int | torch.Generator | None = None, log: bool = False,
            a: torch.Tensor | np.ndarray | None = None, b: torch.Tensor | np.ndarray | None = None,
-           n_iter: int = 100, lr: float = 0.5, slicing: str = "mc") -> Result:
+           n_iter: int = 100, lr: float = 0.5, slicing: str = "mc",
+           state: dict | None = None) -> Result:
     r"""Max-sliced Wasserstein distance: the largest 1-D Wasserstein distance over directions.
 
     .. math:: \max\text{-}SW_p(\mu, \nu) = \max_{\theta \in S^{d-1}}
@@ -158,9 +168,15 @@ def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         The scheme that draws the starting candidates: ``"mc"``, ``"orthogonal"`` or
         ``"rqmc"`` (:mod:`discrepancies.slicing`; control variates estimate a mean and are
         refused with a ValueError).
+    state : dict, optional
+        A warm start: ``{"locations": (1, d)}``, an earlier call's ``log["state"]``; the ascent
+        starts from that direction (instead of the best of random ones; not with
+        ``projections``). ``max_sw(X, Y, state=s)`` is ``max_sw(X, Y,
+        projections=s["locations"].T)`` (:mod:`discrepancies._ascent`).
     log : bool
         Also return ``{"projections": (d, 1), "per_slice": (1,) W_p^p, "direction": (d,),
-        "locations": (1, d) the same direction, "history": list of W_p^p along the ascent}``.
+        "locations": (1, d) the same direction, "history": list of W_p^p along the ascent,
+        "state": the warm state for the next call}``.
         Where :func:`sw` rescales (see its notes), so does this, and the ascent maximises W_p
         itself (the same direction).
 
@@ -181,6 +197,8 @@ def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     n_iter, lr = check_n_iter(n_iter), check_lr(lr)
     scheme = slicing_scheme(slicing, "max_sw", p=p, expectation=False)
     a, b = check_weights(a, X.shape[0], "a", X), check_weights(b, Y.shape[0], "b", Y)
+    warm = warm_start(state, projections, "projections", rows=1)
+    projections = warm if state is None else warm.T
     candidates = resolve_projections(projections, n_projections, seed, X, scheme.draw)
     rescaled = range_rescaling(X, Y, p, X.shape[0] + Y.shape[0] + candidates.shape[1])
     if rescaled is not None:
@@ -193,7 +211,7 @@ def max_sw(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     value = pth_root(per_slice[0], p)
     return finish(value, numpy_out, log, {
         "projections": direction[:, None], "per_slice": per_slice, "direction": direction,
-        "locations": direction[None],
+        "locations": direction[None], "state": state_of(direction),
         "history": torch.tensor(result.history)})
 
 
@@ -212,5 +230,5 @@ def _max_sw_rescaled(rescaled: Rescaled, candidates: torch.Tensor, p: float,
     return finish(rescaled.restore(root[0], "max_sw"), numpy_out, log, {
         "projections": direction[:, None], "per_slice": rescaled.restore(root, power=p),
         "direction": direction,
-        "locations": direction[None],
+        "locations": direction[None], "state": state_of(direction),
         "history": rescaled.restore(history.double(), power=p, dtype=history.dtype)})

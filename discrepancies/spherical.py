@@ -75,7 +75,7 @@ from samplers import PowerSpherical, VonMisesFisher
 from samplers.sphere import householder_sign
 
 from . import _kernels as K
-from ._ascent import sphere_ascent
+from ._ascent import sphere_ascent, state_of, warm_start
 from ._execution import distributable, share
 from ._inputs import (
     Result,
@@ -302,6 +302,14 @@ def _stratum_weights(n_projections: int, k: int, like: torch.Tensor) -> torch.Te
     return 1.0 / (k * counts[component])
 
 
+def _loc_or_state(state: object, loc: object, k: int | None) -> object:
+    """The ``loc`` the driver starts from: the caller's, or the locations of ``state``
+    (:func:`discrepancies._ascent.warm_start`): ``k`` rows, or one row as a (d,) vector for
+    ``k`` None (SSFG and PSSFG)."""
+    start = warm_start(state, loc, "loc", rows=k or 1)
+    return start[0] if state is not None and k is None else start
+
+
 def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampler], k: int,
                n_projections: object, beta: object, p: object, kappa: object, n_iter: object,
                lr: object, loc: object, seed: object, log: bool, location_key: str,
@@ -391,7 +399,8 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
     located = {"locations": best} if location_key == "locations" else {
         "locations": best, "direction": best[0]}
     return finish(value, numpy_out, log, {
-        "projections": projections, "per_slice": per_slice, **located, "history": history})
+        "projections": projections, "per_slice": per_slice, **located, "history": history,
+        "state": state_of(best)})
 
 
 @distributable
@@ -400,7 +409,8 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
          kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
          lr: float = DEFAULTS["lr"], loc: torch.Tensor | np.ndarray | None = None,
          seed: int | torch.Generator | None = None, log: bool = False,
-         slicing: str = "mc", _variant: _Variant | None = None) -> Result:
+         slicing: str = "mc", state: dict | None = None,
+         _variant: _Variant | None = None) -> Result:
     r"""Spherical sliced fused Gromov-Wasserstein (von Mises-Fisher slicing).
 
     .. math::
@@ -436,13 +446,17 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     loc : (d,), optional
         Starting location (unit norm), e.g. the previous optimum in a training loop; then no
         uniform directions are scored.
+    state : dict, optional
+        The warm state ``{"locations": (1, d)}`` of an earlier call (its ``log["state"]``):
+        the same as ``loc=state["locations"][0]`` (not with ``loc``); see
+        :mod:`discrepancies._ascent`.
     seed : None, int or torch.Generator
         The same int gives the same value.
     log : bool
         Also return a dict: ``"projections"`` (d, L) the final draws, ``"per_slice"`` (L,)
         FG_beta on them, ``"direction"`` (d,) the location (also as ``"locations"`` (1, d)),
         ``"history"`` the Monte Carlo objective (common random numbers) at each point the
-        ascent evaluated.
+        ascent evaluated, ``"state"`` the warm state for the next call.
     slicing : str, default "mc"
         The scheme that draws the uniform starting candidates (``"mc"``, ``"orthogonal"``,
         ``"rqmc"``; :mod:`discrepancies.slicing`). The vMF draws are the method itself and do
@@ -476,7 +490,8 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     Autoencoders with Spherical Sliced Fused Gromov Wasserstein", ICLR 2021.
     """
     return _spherical(X, Y, make_draw=_draw_vmf, k=1, n_projections=n_projections, beta=beta,
-                      p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed, log=log,
+                      p=p, kappa=kappa, n_iter=n_iter, lr=lr,
+                      loc=_loc_or_state(state, loc, None), seed=seed, log=log,
                       location_key="direction", slicing=slicing, name="ssfg", variant=_variant)
 
 
@@ -486,7 +501,8 @@ def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
           kappa: float = DEFAULTS["kappa"], n_iter: int = DEFAULTS["n_iter"],
           lr: float = DEFAULTS["lr"], loc: torch.Tensor | np.ndarray | None = None,
           seed: int | torch.Generator | None = None, log: bool = False,
-          slicing: str = "mc", _variant: _Variant | None = None) -> Result:
+          slicing: str = "mc", state: dict | None = None,
+          _variant: _Variant | None = None) -> Result:
     r"""Power spherical sliced fused Gromov-Wasserstein.
 
     .. math::
@@ -503,7 +519,8 @@ def pssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     Spherical distribution", 2020 (arXiv:2006.04437).
     """
     return _spherical(X, Y, make_draw=_draw_power, k=1, n_projections=n_projections,
-                      beta=beta, p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed,
+                      beta=beta, p=p, kappa=kappa, n_iter=n_iter, lr=lr,
+                      loc=_loc_or_state(state, loc, None), seed=seed,
                       log=log, location_key="direction", slicing=slicing, name="pssfg",
                       variant=_variant)
 
@@ -515,7 +532,8 @@ def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
           lr: float = DEFAULTS["lr"], n_components: int = DEFAULTS["n_components"],
           loc: torch.Tensor | np.ndarray | None = None,
           seed: int | torch.Generator | None = None, log: bool = False,
-          slicing: str = "mc", _variant: _Variant | None = None) -> Result:
+          slicing: str = "mc", state: dict | None = None,
+          _variant: _Variant | None = None) -> Result:
     r"""Mixture spherical sliced fused Gromov-Wasserstein.
 
     .. math::
@@ -536,6 +554,8 @@ def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
         default L = 100.
     loc : (k, d), optional
         Starting locations (unit rows).
+    state : dict, optional
+        ``{"locations": (k, d)}``, as in :func:`ssfg`.
     others
         As in :func:`ssfg` (``_variant`` included); ``log`` holds ``"locations"`` (k, d)
         and no ``"direction"``.
@@ -546,6 +566,7 @@ def mssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     """
     k = check_positive_int(n_components, "n_components", 1)
     return _spherical(X, Y, make_draw=_draw_vmf, k=k, n_projections=n_projections, beta=beta,
-                      p=p, kappa=kappa, n_iter=n_iter, lr=lr, loc=loc, seed=seed, log=log,
+                      p=p, kappa=kappa, n_iter=n_iter, lr=lr,
+                      loc=_loc_or_state(state, loc, k), seed=seed, log=log,
                       location_key="locations", slicing=slicing, name="mssfg",
                       variant=_variant)

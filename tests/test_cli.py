@@ -28,7 +28,8 @@ def test_validate_rejects_unknown_or_empty_groups(only, tmp_path, capsys):
     assert validate.run(args) == 2
     err = capsys.readouterr().err
     assert "--only" in err
-    assert "choose from discrepancies, energy, samplers, slicing, spherical" in err
+    assert ("choose from discrepancies, distributional, energy, samplers, slicing, "
+            "spherical") in err
     assert not (tmp_path / "report.json").exists()
 
 

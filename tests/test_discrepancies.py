@@ -175,7 +175,7 @@ def test_log_contents(clouds):
 
 def test_registry_names_functions():
     assert set(REGISTRY) == {"sw", "max_sw", "sfg", "max_sfg", "ssfg", "mssfg", "pssfg", "ebsw",
-                             "ebsfg", "sir_ebsw", "mh_ebsw"}
+                             "ebsfg", "sir_ebsw", "mh_ebsw", "dsw", "dsfg"}
     for name, fn in REGISTRY.items():
         assert fn.__name__ == name
 
@@ -194,6 +194,8 @@ SPECS = {
     "ebsfg": (reference.ebsfg, "energy", False, True, False, False, 1),
     "sir_ebsw": (reference.energy_law_value, "energy", False, False, True, True, 1),
     "mh_ebsw": (reference.energy_law_value, "energy", False, False, True, True, 1),
+    "dsw": (reference.dsw, "distributional", True, False, True, True, 1),
+    "dsfg": (reference.dsfg, "distributional", True, True, False, False, 1),
 }
 # the entries whose directions are drawn at random from the base ones
 RESAMPLED = {"sir_ebsw", "mh_ebsw"}
@@ -229,7 +231,8 @@ def test_optimised_entries_log_their_locations(name, huge):
     X, Y = rng.standard_normal((12, 3)) * scale, (rng.standard_normal((12, 3)) + 0.7) * scale
     kw = spec.with_components(3) if spec.has_components else {}
     value, log = spec(X, Y, seed=0, log=True, n_projections=30, **kw)
-    if not spec.optimised:
+    assert ("state" in log) == spec.optimised
+    if not spec.located:
         assert "locations" not in log
         return
     assert np.isfinite(value)

@@ -28,9 +28,11 @@ from validation.rae.selection import check_trials, default_knobs, gamma_multipli
 from validation.rae.stats import WORSE
 from validation.rae.train import (
     TrainConfig,
+    WarmDiscrepancy,
     gamma_scale,
     init_model,
     reconstruction_error,
+    takes_state,
     train_rae,
 )
 
@@ -158,6 +160,52 @@ def test_pull_check_fails_without_the_regulariser(tiny, plain):
     np.testing.assert_allclose(_latent_sw(result, tiny), plain[1], rtol=1e-6)
 
 
+def test_warm_start_passes_each_call_the_previous_state():
+    """The first call is cold with the harness's keywords; every later one gets the state the
+    previous call returned and warm_iters ascent steps; a discrepancy without a state (SW) is
+    called as without the warm start."""
+    calls = []
+
+    def optimised(X, Y, *, seed, log=False, n_iter=10, state=None):
+        calls.append((n_iter, state))
+        return (X - Y).pow(2).mean(), {"state": {"step": len(calls)}}
+
+    warm = WarmDiscrepancy(optimised, {"n_iter": 10}, 2)
+    X = torch.zeros(3, 2)
+    for seed in range(3):
+        warm(X, X + 1, seed=seed)
+    assert calls == [(10, None), (2, {"step": 1}), (2, {"step": 2})]
+    assert takes_state(discrepancies.max_sfg) and takes_state(discrepancies.dsw)
+    assert not takes_state(discrepancies.sw) and not takes_state(None)
+
+
+@pytest.mark.parametrize("method", ["max_sfg", "dsw"])
+def test_warm_start_trains_and_changes_the_path(tiny, method):
+    """With --warm-start the optimised methods train to finite losses, and differently from
+    the cold training (the mutation: a warm start that does nothing would leave it equal)."""
+    fn = discrepancies.REGISTRY[method]
+    config = TrainConfig(**{**TINY.__dict__, "epochs": 2})
+    cold = train_rae(tiny, config, fn, method_kwargs(fn), seed=0).history
+    warm_config = TrainConfig(**{**config.__dict__, "warm_iters": 1})
+    warm = train_rae(tiny, warm_config, fn, method_kwargs(fn), seed=0).history
+    assert all(np.isfinite(h["loss"]) for h in warm)
+    assert warm[-1]["loss"] != cold[-1]["loss"]
+
+
+def test_warm_start_flag_reaches_the_config(tmp_path):
+    from validation.rae.command import _plan
+
+    fns = [discrepancies.sw]
+    profile = command.PROFILES[("digits", True)]
+    assert _plan(_args(tmp_path), profile, fns).config.warm_iters is None
+    assert _plan(_args(tmp_path, "--warm-start"), profile, fns).config.warm_iters == 2
+    assert _plan(_args(tmp_path, "--warm-start", "5"), profile, fns).config.warm_iters == 5
+    with pytest.raises(SystemExit):
+        _args(tmp_path, "--warm-start", "-1")
+    with pytest.raises(ValueError, match="warm_iters must be None or an integer >= 0"):
+        TrainConfig(warm_iters=-1)
+
+
 def test_non_finite_loss_is_reported(tiny):
     def broken(X, Y, **kwargs):
         return (X - Y).sum() * float("nan")
@@ -189,7 +237,8 @@ def test_settings_and_knobs_come_from_the_registry_signatures():
             assert set(knobs) <= set(accepted)
     sizes = {name: len(knob_grid(fn)) for name, fn in discrepancies.REGISTRY.items()}
     assert sizes == {"sw": 1, "max_sw": 1, "sfg": 1, "max_sfg": 1, "ssfg": 2, "pssfg": 2,
-                     "mssfg": 4, "ebsw": 2, "ebsfg": 2, "sir_ebsw": 2, "mh_ebsw": 2}
+                     "mssfg": 4, "ebsw": 2, "ebsfg": 2, "sir_ebsw": 2, "mh_ebsw": 2,
+                     "dsw": 2, "dsfg": 2}
     assert default_knobs(discrepancies.mssfg) == {"kappa": 10.0, "n_components": 5}
 
     # a new entry with a concentration is tuned over kappa without naming it anywhere

@@ -37,7 +37,9 @@ def _clouds(n: int = 30, d: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch
 # 2.2e-15 for the FG family's, a few ulps from later rewrites of the ascent's kernels).
 STORED = {"sw": 0.6119902125868759, "max_sw": 0.9151216322378306, "sfg": 2.2176886516097016,
           "max_sfg": 4.481676029643314, "ssfg": 3.064226953781019,
-          "mssfg": 2.9599504067832703, "pssfg": 2.658850020229646}
+          "mssfg": 2.9599504067832703, "pssfg": 2.658850020229646,
+          # added with the distributional entries (their first values)
+          "dsw": 0.7041482518656653, "dsfg": 3.1782665720774754}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

@@ -22,6 +22,7 @@ CHECK_MODULES = (
     "validation.discrepancy_checks",
     "validation.spherical_checks",
     "validation.slicing_checks",
+    "validation.distributional_checks",
     "validation.energy_checks",
 )
 

@@ -278,12 +278,16 @@ def properties(ctx: Context) -> list[CheckResult]:
     order = sfg(X, Y, seed=3).item() <= max_sfg(X, Y, seed=3).item()
     exact = ot.emd2([], [], ot.dist(X.cpu().numpy(), Y.cpu().numpy())) ** 0.5
     below = max_sw(X, Y, seed=4).item() <= exact * (1 + 1e-10)
-    ok = self_dist <= 1e-12 and asym <= 1e-12 and beta0 <= 1e-12 and order and below
+    # 1e-10 for the symmetry: DSW / DSFG's ten Adam steps amplify the rounding of their
+    # gradients, which differs between (X, Y) and (Y, X) (2.6e-12 measured); a real asymmetry
+    # is O(1)
+    ok = self_dist <= 1e-12 and asym <= 1e-10 and beta0 <= 1e-12 and order and below
     return [CheckResult(
         GROUP, "properties", ok,
         f"D(X,X) {self_dist:.1e}, asym {asym:.1e}, sfg(0)-sw^3 {beta0:.1e}, "
         f"SFG<=maxSFG {order}, maxSW<=W2 {below}",
-        "<= 1e-12 and both orders hold", "seeds fixed; same directions on both sides")]
+        "<= 1e-12 (symmetry 1e-10) and both orders hold",
+        "seeds fixed; same directions on both sides")]
 
 
 @check(GROUP)

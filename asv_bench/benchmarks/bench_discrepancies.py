@@ -225,8 +225,8 @@ def translate_cost(spec: Spec, m2: float, d: int, beta: float) -> float:
     ``1 - beta`` for FG_beta (the structure term of a translate is 0); the mean over uniform
     directions is ``||m||^2 / d``, the maximum ``||m||^2``, the mean under an energy-based
     law ``||m||^2 E[t^2]`` (:func:`_energy_mean_square`). ``m2`` is ``||m||^2``. Not defined
-    for the spherical family (a mean under a law placed by the ascent)."""
-    if spec.spherical:
+    for the spherical and distributional families (a mean under a law placed by an ascent)."""
+    if spec.placed:
         raise ValueError(f"no translate closed form for {spec.name} (slicing law "
                          f"{spec.slicing_law!r})")
     weight = 1 - beta if spec.fused else 1
@@ -252,7 +252,7 @@ class EstimatorError(Seeded):
     and SFG falls like 1/sqrt(L); max-SW and max-SFG should sit at 0 for every L.
     """
 
-    params = [[name for name, spec in REGISTRY.items() if not spec.spherical], L_GRID]
+    params = [[name for name, spec in REGISTRY.items() if not spec.placed], L_GRID]
     param_names = ["method", "L"]
     unit = "relative error"
     N_SEEDS = 10

@@ -113,6 +113,13 @@ COLUMNS = {
 DEFAULT_SLICING = "mc"
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value!r}")
+    return number
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -175,6 +182,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slicing", default=DEFAULT_SLICING, choices=sorted(SCHEMES),
                         help="passed as slicing=NAME to the discrepancies that accept it when "
                              f"not {DEFAULT_SLICING!r} (default)")
+    parser.add_argument("--warm-start", type=_non_negative_int, nargs="?", const=2,
+                        default=None, metavar="N",
+                        help="keep each optimised discrepancy's state (direction, locations, "
+                             "push-forward) across training steps and run N ascent steps per "
+                             "call after the first (default N: 2; off without the flag)")
     parser.add_argument("--out", type=Path, default=Path("results/rae"),
                         help="output folder (default: %(default)s)")
 
@@ -254,7 +266,8 @@ def run(args: argparse.Namespace, *, registry: Mapping[str, Discrepancy] | None 
 
 
 def _plan(args: argparse.Namespace, profile: Profile, fns: list[Discrepancy]) -> Plan:
-    changes = {"epochs": args.epochs, "arch": args.arch, "width": args.width}
+    changes = {"epochs": args.epochs, "arch": args.arch, "width": args.width,
+               "warm_iters": args.warm_start}
     config = dataclasses.replace(profile.config,
                                  **{k: v for k, v in changes.items() if v is not None})
     extra = {}
@@ -451,7 +464,10 @@ def _markdown(report: Report) -> str:
         f"Model: {_model_text(config)}, latent dimension {config.latent_dim}, GMM prior with "
         f"{config.n_components} learnable components; loss = reconstruction + gamma * D(codes, "
         f"prior samples); Adam lr {config.lr}, batch {config.batch_size}, {config.epochs} "
-        f"epochs, seeds {notes['seeds']}, device {notes['device']}.",
+        f"epochs, seeds {notes['seeds']}, device {notes['device']}"
+        + ("." if config.warm_iters is None else
+           f"; warm start: each optimised discrepancy keeps its state across steps, "
+           f"{config.warm_iters} ascent steps per call after the first."),
         "recon. error: squared error summed over pixels per test image. FD: Frechet distance "
         "in the features of a small MLP classifier trained on the training split (accuracy "
         f"{notes['classifier_accuracy_validation']:.3f} validation, "

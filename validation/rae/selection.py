@@ -44,9 +44,11 @@ from validation.rae.train import Discrepancy, TrainConfig, gamma_scale, train_ra
 # to the location about 0.5 and 0.93 in d = 8), within the range Nguyen et al. explore
 # ({1, 5, 10, 50, 100}); n_components: a small and the library's default mixture;
 # temperature (energy-based slicing, in units of the mean slice cost): a sharper and a flatter
-# law, a factor 2 either side of the default 2.
+# law, a factor 2 either side of the default 2; lam (DSW, DSFG; a fraction of the
+# discrepancy, see discrepancies.distributional): the default and a penalty that keeps the
+# pushed directions nearly as spread as uniform ones.
 KNOB_GRIDS: dict[str, tuple] = {"kappa": (5.0, 50.0), "n_components": (2, 5),
-                                "temperature": (1.0, 4.0)}
+                                "temperature": (1.0, 4.0), "lam": (1.0, 10.0)}
 # log10 of gamma / scale at the two ends of every gamma grid: three decades centred on the scale
 GRID_SPAN = (-1.5, 1.5)
 CRITERION = "fd"
