@@ -150,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         with staging:
+            # final_out: where a command may keep what outlives one run (rae's task cache)
             staging.status = _run(parser, argparse.Namespace(**{**vars(args),
-                                                                 "out": staging.path}))
+                                                                 "out": staging.path,
+                                                                 "final_out": args.out}))
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; {staging.summary()}", file=sys.stderr)
         return 130
