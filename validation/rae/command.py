@@ -37,7 +37,7 @@ import torch
 
 from discrepancies.slicing import SCHEMES
 from validation.rae.data import load_data
-from validation.rae.engine import Engine, classifier_state, fixed_threads
+from validation.rae.engine import Engine, cached_classifier, fixed_threads
 from validation.rae.experiment import NONE, Run, Setting, method_kwargs, resolve_methods
 from validation.rae.metrics import accuracy, train_feature_classifier
 from validation.rae.plan import (
@@ -222,15 +222,14 @@ def run(args: argparse.Namespace, *, registry: Mapping[str, Discrepancy] | None 
                 args.device, threads, package_version())
     regularised = [m for m in methods if m != NONE]
     kwargs = {m: method_kwargs(registry[m], plan.extra_kwargs) for m in regularised}
+    cache = args.cache or Path(getattr(args, "final_out", None) or args.out) / TASKS
     with fixed_threads(threads):
-        classifier, val_accuracy = train_feature_classifier(splits.validation, seed=args.seed,
-                                                            device=args.device)
+        state, classifier, val_accuracy = cached_classifier(
+            cache, base, lambda: train_feature_classifier(splits.validation, seed=args.seed,
+                                                          device=args.device))
         trials, how = _trials(splits.validation, plan, base, registry, regularised, kwargs,
                               args.device)
-    state = classifier_state(classifier)
-    out_root = getattr(args, "final_out", None) or args.out
-    engine = Engine(jobs=args.jobs, scheduler=args.scheduler,
-                    cache=args.cache or Path(out_root) / TASKS,
+    engine = Engine(jobs=args.jobs, scheduler=args.scheduler, cache=cache,
                     total=len(trials) + len(methods) * len(plan.seeds))
 
     def fns(method: str) -> Discrepancy | None:

@@ -51,6 +51,33 @@ def classifier_state(classifier: FeatureClassifier) -> dict[str, np.ndarray]:
     return {k: v.detach().cpu().numpy() for k, v in classifier.state_dict().items()}
 
 
+def cached_classifier(cache: Path | None, base: Task,
+                      train: Callable[[], tuple[FeatureClassifier, float]]
+                      ) -> tuple[dict[str, np.ndarray], FeatureClassifier, float]:
+    """The FD's classifier of the protocol ``base`` belongs to (its parameters as arrays, the
+    network and its validation accuracy): loaded from ``cache`` under the key of ``base`` as a
+    ``"classifier"`` task (data, seed, threads, device, version), else trained by ``train()``
+    and stored, so that a rerun of a completed protocol does not retrain it."""
+    key = task_key(dataclasses.replace(base, kind="classifier"))
+    path = None if cache is None else cache / f"{key}.npz"
+    if path is not None and path.is_file():
+        with np.load(path, allow_pickle=False) as f:
+            state = {k: f[k] for k in f.files if k != "accuracy"}
+            accuracy = float(f["accuracy"])
+        first = state["body.0.weight"]
+        net = _classifier(state, first.shape[1], state["head.weight"].shape[0], base.device)
+        return state, net, accuracy
+    net, accuracy = train()
+    state = classifier_state(net)
+    if path is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{key}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, accuracy=np.array(accuracy), **state)
+        os.replace(tmp, path)
+    return state, net, accuracy
+
+
 def _classifier(state: dict[str, np.ndarray], n_pixels: int, n_classes: int,
                 device: str) -> FeatureClassifier:
     net = FeatureClassifier(n_pixels, n_classes, n_features=state["head.weight"].shape[1])
