@@ -12,19 +12,19 @@ import scipy.linalg
 import torch
 
 import discrepancies
-from validation.rae import command
+from validation.rae import command, engine
 from validation.rae.data import DataSplits, ImageData, load_digits
 from validation.rae.experiment import (
     HARNESS_SETTINGS,
-    Setting,
+    Run,
     method_kwargs,
     paired_comparisons,
     resolve_methods,
-    run_grid,
 )
 from validation.rae.metrics import frechet_distance, train_feature_classifier
 from validation.rae.model import GMMPrior, conv_networks
-from validation.rae.selection import check_trials, default_knobs, gamma_multipliers, knob_grid
+from validation.rae.plan import FINAL, TRIAL, Task, default_knobs, grid_offsets, knob_grid
+from validation.rae.selection import select
 from validation.rae.stats import WORSE
 from validation.rae.train import (
     TrainConfig,
@@ -226,7 +226,7 @@ def test_bad_config():
 def _args(tmp_path, *extra):
     from validation.cli import build_parser
 
-    return build_parser().parse_args(["rae", "--out", str(tmp_path), *extra])
+    return build_parser().parse_args(["rae", "--out", str(tmp_path), "--jobs", "1", *extra])
 
 
 def test_settings_and_knobs_come_from_the_registry_signatures():
@@ -250,14 +250,11 @@ def test_settings_and_knobs_come_from_the_registry_signatures():
     assert resolve_methods(None, discrepancies.REGISTRY)[0] == "none"
 
 
-def test_every_method_gets_the_same_number_of_trials():
-    fns = list(discrepancies.REGISTRY.values())
-    check_trials(fns, 12)
-    with pytest.raises(ValueError, match="--trials must be a positive multiple of 4"):
-        check_trials(fns, 6)
-    grid = gamma_multipliers(12)
-    np.testing.assert_allclose(np.log10(grid), np.linspace(-1.5, 1.5, 12), atol=1e-12)
-    np.testing.assert_allclose(gamma_multipliers(3), [10 ** -1.5, 1.0, 10 ** 1.5], rtol=1e-12)
+def test_grid_offsets_are_evenly_spaced_over_three_decades():
+    np.testing.assert_allclose(grid_offsets(7), [-1.5, -1, -0.5, 0, 0.5, 1, 1.5], atol=1e-12)
+    assert grid_offsets(1).tolist() == [0.0]
+    with pytest.raises(ValueError, match="at least one value"):
+        grid_offsets(0)
 
 
 def test_gamma_scale_balances_the_terms_at_initialisation(tiny):
@@ -344,13 +341,6 @@ def test_conv_rae_trains_one_step_on_28x28():
 
 # --- selection and the final comparison ---------------------------------------------------------
 
-SELECT = TrainConfig(latent_dim=4, hidden=(32,), epochs=2, batch_size=50)
-
-
-def _plan(n_trials=2, seeds=(0, 1, 2)):
-    return command.Plan(SELECT, list(seeds), n_trials, None, [0], None)
-
-
 def _poisoned(splits: DataSplits) -> DataSplits:
     test = splits.test
     bad = np.full_like(test.x_test, np.nan)
@@ -359,50 +349,91 @@ def _poisoned(splits: DataSplits) -> DataSplits:
                                 test.shape))
 
 
-def _selection_record(stage):
-    return {m: [(t.knobs, t.gamma, t.score) for t in s.trials]
-            for m, s in stage.selections.items()}
+def _task(kind, method, gamma, seed, config=TINY, **kwargs):
+    return Task(kind, "tiny", 0, None, config, method, kwargs, {}, gamma, None, seed, "cpu", 1,
+                "test")
 
 
-def test_selection_chooses_from_the_grid_without_the_test_split(tiny_splits):
-    """Selection on clean and on NaN-poisoned test images gives the same trials, scores and
-    choices: it never reads the test split. The chosen gamma is one of the grid's."""
-    methods = ["none", "sw", "ssfg"]
-    registry = discrepancies.REGISTRY
-    clean = command.select_stage(tiny_splits, methods, registry, discrepancies.sw, _plan(),
-                                 seed=0, progress=False)
-    poisoned = command.select_stage(_poisoned(tiny_splits), methods, registry, discrepancies.sw,
-                                    _plan(), seed=0, progress=False)
-    assert _selection_record(clean) == _selection_record(poisoned)
-    assert all(np.isfinite(t.score) for s in clean.selections.values() for t in s.trials)
-    for method in ("sw", "ssfg"):
-        chosen = clean.selections[method]
-        assert len(chosen.trials) == 2
-        scale = gamma_scale(tiny_splits.validation, SELECT, registry[method],
-                            {**method_kwargs(registry[method]), **chosen.knobs}, seed=0)
-        grid = scale * gamma_multipliers(2 // len(knob_grid(registry[method])))
-        assert np.isclose(grid, chosen.gamma, rtol=1e-12).any()
-        best = min(chosen.trials, key=lambda t: t.score)
-        assert (best.gamma, best.knobs) == (chosen.gamma, chosen.knobs)
-        assert clean.settings[method].gamma == chosen.gamma
-    assert clean.settings["ssfg"].kwargs["kappa"] in (5.0, 50.0)
-    assert clean.settings["none"].fn is None
+def test_a_trial_never_reads_the_test_split(tiny_splits, monkeypatch):
+    """A selection task on clean and on NaN-poisoned test images returns the same metrics: it
+    trains and scores on the training and validation splits only."""
+    classifier, _ = train_feature_classifier(tiny_splits.validation, seed=0, steps=100)
+    state = engine.classifier_state(classifier)
+    task = _task(TRIAL, "sw", 1.0, 0, dataclasses.replace(TINY, epochs=1), n_projections=20)
+    results = []
+    for splits in (tiny_splits, _poisoned(tiny_splits)):
+        monkeypatch.setattr(engine, "_splits", lambda *_, s=splits: s)
+        results.append(engine.run_task(task, discrepancies.sw, discrepancies.sw, state, 1))
+    assert results[0]["metrics"] == results[1]["metrics"]
+    assert all(np.isfinite(v) for v in results[0]["metrics"].values())
+    # the poison works: the same task as a final run, which does read the test split, fails
+    final = dataclasses.replace(task, kind=FINAL)
+    try:
+        poisoned = engine.run_task(final, discrepancies.sw, discrepancies.sw, state, 1)
+        assert not np.isfinite(poisoned["metrics"]["recon"])
+    except (ValueError, np.linalg.LinAlgError):
+        pass
 
 
-def test_hobbled_method_is_called_worse(tiny_splits):
-    """SFG against itself at gamma = 0, over 3 paired seeds: the codes stay far from the
-    prior, and the paired verdict on latent SW says worse."""
+def test_hobbled_method_is_called_worse(tiny_splits, monkeypatch):
+    """SFG against itself at gamma = 0, over 5 paired seeds run as final tasks: the codes stay
+    far from the prior, and the paired verdict on latent SW says worse, after Holm."""
     data = tiny_splits.test
+    monkeypatch.setattr(engine, "_splits", lambda *_: tiny_splits)
     fn = discrepancies.sfg
     kwargs = method_kwargs(fn)
     gamma = gamma_scale(data, TINY, fn, kwargs, seed=0)
-    settings = {"sfg": Setting(fn, kwargs, gamma), "hobbled": Setting(fn, kwargs, 0.0)}
     classifier, _ = train_feature_classifier(data, seed=0, steps=200)
-    runs = run_grid(data, settings, dataclasses.replace(TINY, epochs=8), [0, 1, 2], classifier,
-                    discrepancies.sw)
+    config = dataclasses.replace(TINY, epochs=8)
+    tasks = [_task(FINAL, m, g, s, config, **kwargs)
+             for m, g in (("sfg", gamma), ("hobbled", 0.0)) for s in range(5)]
+    with engine.Engine(jobs=1, progress=False) as runner:
+        results = runner.run(tasks, lambda m: fn, discrepancies.sw,
+                             engine.classifier_state(classifier))
+    runs = [Run(t.method, t.seed, r["metrics"], r["history"], r["samples"],
+                r["reconstructions"]) for t, r in zip(tasks, results, strict=True)]
     verdict = paired_comparisons(runs)["sfg"]["hobbled"]["latent_sw"]
     assert verdict.verdict == WORSE, verdict
-    assert verdict.difference.low > 0
+    assert verdict.p_adjusted >= verdict.p_value and verdict.difference.low > 0
+
+
+def _trial_results(points, seeds, score=lambda point, seed: point + seed):
+    """Fake selection tasks and results: SW on ``points``, SSFG's two knob settings on the
+    same ``points``; fd = ``score(point, seed)``."""
+    tasks, results = [], []
+    for method, settings in (("sw", [{}]), ("ssfg", [{"kappa": 5.0}, {"kappa": 50.0}])):
+        for knobs in settings:
+            for t in points[method] if isinstance(points, dict) else points:
+                for seed in seeds:
+                    tasks.append(Task(TRIAL, "x", 0, None, TINY, method, dict(knobs),
+                                      dict(knobs), 10.0 ** t, float(t), seed, "cpu", 1, "v"))
+                    fd = score(t, seed) + (knobs.get("kappa", 0) == 50.0)
+                    results.append({"metrics": {"fd": fd, "recon": 1.0},
+                                    "diverged": not np.isfinite(fd)})
+    return tasks, results
+
+
+def test_select_takes_the_mean_over_seeds_and_enforces_equal_search():
+    tasks, results = _trial_results([-1.0, 0.0, 1.0], [1000, 1001],
+                                    lambda t, s: (t - 0.2) ** 2 + (s - 1000))
+    chosen = select(tasks, results)
+    assert (chosen["sw"].gamma, chosen["sw"].knobs) == (1.0, {})
+    assert (chosen["ssfg"].gamma, chosen["ssfg"].knobs) == (1.0, {"kappa": 5.0})
+    assert len(chosen["sw"].trials) == 3 and len(chosen["ssfg"].trials) == 6
+    assert chosen["sw"].trials[1].score == pytest.approx(0.04 + 0.5)
+    # a diverged training scores +inf and is never chosen
+    tasks, results = _trial_results([-1.0, 0.0], [0], lambda t, s: np.inf if t == 0 else 3.0)
+    assert select(tasks, results)["sw"].gamma == 0.1
+    # a coarser grid for one method, or fewer seeds, is refused
+    for points, seeds in (({"sw": [-1.0, 0.0, 1.0], "ssfg": [-1.0, 1.0]}, [0]),):
+        with pytest.raises(ValueError, match="unequal search"):
+            select(*_trial_results(points, seeds))
+    tasks, results = _trial_results([0.0, 1.0], [0, 1])
+    del tasks[-1], results[-1]
+    with pytest.raises(ValueError, match="unequal search"):
+        select(tasks, results)
+
+
 def test_command_writes_table_json_csv_and_figures(tmp_path, capsys):
     args = _args(tmp_path, "--methods", "none", "sw", "sfg", "--seeds", "3", "--epochs", "1",
                  "--trials", "2")
@@ -491,7 +522,7 @@ def test_command_on_an_mnist_folder(tmp_path, capsys):
     (["--data", "/no/such/folder"], "--data '/no/such/folder' is neither 'digits'"),
     (["--methods", "sw", "wasserstein"], "--methods: unknown 'wasserstein'"),
     (["--arch", "conv"], "--arch conv needs image sides that are multiples of 4"),
-    (["--trials", "6"], "--trials must be a positive multiple of 4"),
+    (["--gamma-grid", "1", "2", "--trials", "3"], "--trials 3 contradicts --gamma-grid's 2"),
     (["--slicing", "control-variate", "--methods", "sw", "ssfg"],
      "--slicing 'control-variate': slicing='control-variate' changes how a mean"),
 ])

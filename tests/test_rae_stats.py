@@ -12,6 +12,8 @@ from validation.rae.stats import (
     TOO_FEW,
     WORSE,
     compare,
+    holm,
+    holm_verdicts,
     mean_interval,
     paired_t_pvalue,
 )
@@ -78,3 +80,45 @@ def test_constant_differences_are_decided_exactly():
 def test_bad_input(a, b, message):
     with pytest.raises(ValueError, match=message):
         compare(a, b)
+
+
+def test_holm_matches_a_hand_computation():
+    """p = (0.01, 0.04, 0.03, 0.005), m = 4: sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1
+    = 0.02, 0.03, 0.06, 0.04, then the running maximum 0.02, 0.03, 0.06, 0.06. A NaN (no
+    test) is not part of the family."""
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02],
+                               rtol=1e-12)
+    np.testing.assert_allclose(holm([0.01, np.nan, 0.04]), [0.02, np.nan, 0.04], rtol=1e-12)
+    np.testing.assert_allclose(holm([0.6, 0.9]), [1.0, 1.0])
+    with pytest.raises(ValueError, match="p_values must lie in"):
+        holm([0.5, 1.5])
+
+
+def _family():
+    """Four comparisons with raw p-values about 0.024 (worse), 0.045 (better), 0.49 and 2e-6
+    (worse): the first two are significant alone, not after Holm's correction (0.072, 0.09)."""
+    base = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    shifts = [np.array([0.5, 0.1, 0.9, 0.3, 0.7]), np.array([-0.1, -0.9, -0.2, -0.6, -0.3]),
+              np.array([0.3, -0.2, 0.5, 0.0, -0.1]), np.array([1.0, 1.1, 0.95, 1.05, 1.0])]
+    return [compare(base + s, base) for s in shifts]
+
+
+def check_corrected(verdicts) -> None:
+    """The verdicts of :func:`_family` at alpha = 0.05 after Holm: only the 4th survives."""
+    family = _family()
+    raw = [c.p_value for c in family]
+    assert raw[0] < 0.05 and raw[1] < 0.05 and raw[3] < 0.05 / 4  # significant uncorrected
+    got = verdicts(family, [True] * 4)
+    assert [c.verdict for c in got] == [SAME, SAME, SAME, WORSE]
+    np.testing.assert_allclose([c.p_adjusted for c in got], holm(raw), rtol=1e-12)
+    assert [c.p_value for c in got] == raw  # the raw p-values are kept beside
+
+
+def test_verdicts_use_holm_adjusted_p_values():
+    check_corrected(holm_verdicts)
+
+
+def test_the_correction_check_fails_on_uncorrected_verdicts():
+    """Mutation: verdicts left at their raw p-values must fail the check."""
+    with pytest.raises(AssertionError):
+        check_corrected(lambda family, lower: family)

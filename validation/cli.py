@@ -103,6 +103,7 @@ def _run_all(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     for name in COMMANDS:
         sub_args = parser.parse_args([name, "--quick", "--out", str(out / name),
                                       "--device", args.device, "--seed", str(args.seed)])
+        sub_args.final_out = Path(getattr(args, "final_out", None) or out) / name
         print(f"\n=== sliced-bench {name} --quick ===", flush=True)
         start = time.perf_counter()
         code = importlib.import_module(COMMANDS[name][0]).run(sub_args)
@@ -150,8 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         with staging:
+            # final_out: where a command may keep what outlives one run (rae's task cache)
             staging.status = _run(parser, argparse.Namespace(**{**vars(args),
-                                                                 "out": staging.path}))
+                                                                 "out": staging.path,
+                                                                 "final_out": args.out}))
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; {staging.summary()}", file=sys.stderr)
         return 130

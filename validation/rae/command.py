@@ -1,35 +1,31 @@
 """``sliced-bench rae``: the discrepancies compared end to end as RAE regularisers.
 
-The protocol:
+The protocol (its fairness rules are in :mod:`validation.rae.plan`):
 
 1. Data: training, validation and test splits (:func:`validation.rae.data.load_data`); the
    validation split is carved from the training images; a feature classifier (for the Frechet
    distance) is trained on the training split.
-2. Selection, on the training and validation splits only: for every registry entry, gamma and
-   the entry's knobs are chosen by :func:`validation.rae.selection.select` (same number of
-   trials, epochs and seeds for every method; criterion: classifier Frechet distance on the
-   validation split). ``--gamma X`` skips it (one gamma for all, knobs at their defaults);
-   ``--quick`` skips it too and weights each method by its scale at initialisation
-   (:func:`validation.rae.train.gamma_scale`: regulariser as large as the reconstruction).
+2. Selection, on the training and validation splits only: every method is searched on the
+   same gamma grid relative to its own scale, its knobs crossed on top, each trial trained on
+   every selection seed (disjoint from the final seeds) and scored by the mean validation FD
+   (:mod:`validation.rae.selection`). ``--gamma X`` skips it (one gamma for all, knobs at
+   their defaults); ``--quick`` skips it too and weights each method by its scale.
 3. Final runs: every method (plus ``none``, the plain autoencoder) with its chosen setting,
-   for every seed (a seed fixes initialisation and batch order for every method), evaluated on
-   the test split.
+   for every final seed, evaluated on the test split.
 4. Statistics: mean and 95% t interval per metric; every method against SFG and SW, seed by
-   seed (paired t-test, :mod:`validation.rae.stats`); cost as seconds per epoch over ``none``'s.
+   seed (paired t-test, Holm's correction per baseline; :mod:`validation.rae.stats`).
 
-Writes to ``--out`` (all in :func:`write_outputs`): ``rae_table.md``, ``rae_results.json``,
-``rae_runs.csv``, ``rae_summary.csv``, ``rae_comparisons.csv``, ``rae_selection.csv`` and the
-figures ``rae_samples.png``, ``rae_reconstructions.png``, ``rae_metrics.png``,
-``rae_training_curves.png``.
+Every training is a task (:mod:`validation.rae.plan`) run by :class:`validation.rae.engine.Engine`
+(joblib: loky with ``--jobs``, or Dask with ``--scheduler``) and cached in ``--cache``, so that
+rerunning the command runs only the tasks that are missing. The tables and files are written by
+:mod:`validation.rae.report`.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import json
-import math
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -38,79 +34,61 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from discrepancies.slicing import SCHEMES
-from validation.rae import figures
-from validation.rae.data import DataSplits, load_data
-from validation.rae.experiment import (
-    BASELINES,
-    METRICS,
-    NONE,
-    TIME,
-    Run,
-    Setting,
-    method_kwargs,
-    paired_comparisons,
-    resolve_methods,
-    run_grid,
-    summarise,
-)
-from validation.rae.metrics import (
-    FeatureClassifier,
-    accuracy,
-    frechet_distance,
-    train_feature_classifier,
-)
-from validation.rae.selection import (
-    CRITERION,
+from validation.rae.data import load_data
+from validation.rae.engine import Engine, cached_classifier, fixed_threads
+from validation.rae.experiment import NONE, Run, Setting, method_kwargs, resolve_methods
+from validation.rae.metrics import accuracy, train_feature_classifier
+from validation.rae.plan import (
     GRID_SPAN,
     KNOB_GRIDS,
-    Selection,
-    check_trials,
+    Task,
     default_knobs,
+    final_tasks,
+    grid_offsets,
     knob_grid,
-    select,
+    package_version,
+    selection_seeds,
+    trial_tasks,
 )
-from validation.rae.stats import ALPHA, MIN_N, Interval, Paired
+from validation.rae.report import build_report, fd_floor, markdown, write_outputs
+from validation.rae.selection import CRITERION, select
 from validation.rae.train import Discrepancy, TrainConfig, gamma_scale, init_model
 
 
 @dataclass(frozen=True)
 class Profile:
-    """Defaults of one kind of data: training configuration, number of final seeds, trials per
-    method in the selection (None: no selection), training-split size (None: all) and number
-    of selection seeds."""
+    """Defaults of one kind of data: training configuration, number of final seeds, gamma
+    grid points per knob setting (None: no selection), training-split size (None: all) and
+    number of selection seeds."""
 
     config: TrainConfig
     n_seeds: int
-    n_trials: int | None
+    grid_points: int | None
     train_size: int | None
-    selection_seeds: int = 1
+    selection_seeds: int = 2
 
 
 # (data kind, quick) -> defaults. Digits: latent 4 and small MLPs. IDX data (Fashion-MNIST,
-# MNIST): latent 8 as in the paper, an MLP, 8 epochs on a 10000-image training split, so that
-# the whole protocol (7 x 12 selection trials + 8 x 5 final runs, 124 trainings) fits within
-# an hour on a shared 2-core CPU; --arch conv --width 1 --train-size 50000 --device cuda is
-# closer to the paper's setting.
+# MNIST): latent 8 as in the paper, an MLP, 8 epochs on a 10000-image training split;
+# --arch conv --width 1 --train-size 50000 --device cuda is closer to the paper's setting.
 PROFILES: dict[tuple[str, bool], Profile] = {
-    ("digits", False): Profile(TrainConfig(latent_dim=4, hidden=(128, 64), epochs=20), 5, 12,
+    ("digits", False): Profile(TrainConfig(latent_dim=4, hidden=(128, 64), epochs=20), 5, 7,
                                None),
     ("digits", True): Profile(TrainConfig(latent_dim=4, hidden=(128, 64), epochs=5), 2, None,
                               None),
-    ("idx", False): Profile(TrainConfig(latent_dim=8, hidden=(256, 128), epochs=8), 5, 12,
+    ("idx", False): Profile(TrainConfig(latent_dim=8, hidden=(256, 128), epochs=8), 5, 7,
                             10000),
     ("idx", True): Profile(TrainConfig(latent_dim=8, hidden=(256, 128), epochs=1), 1, None,
                            2000),
 }
-COLUMNS = {
-    "recon": "recon. error",
-    "fd": "FD (classifier)",
-    "sw_images": "SW images",
-    "latent_sw": "latent SW",
-}
 DEFAULT_SLICING = "mc"
+# torch's intra-op threads per task: a fixed, recorded setting (not cores / jobs), because the
+# rounding of torch's CPU kernels can depend on the thread count; the networks are small, so
+# one thread per task costs little and leaves the cores to the other tasks
+THREADS_PER_TASK = 1
+TASKS = "tasks"
 
 
 def _non_negative_int(value: str) -> int:
@@ -155,6 +133,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=_positive_int, default=None,
                         help="number of final seeds: --seed, --seed + 1, ... (default: 5; "
                              "--quick: 2 on digits, 1 on IDX data)")
+    parser.add_argument("--selection-seeds", type=_positive_int, default=None, metavar="K",
+                        help="seeds each selection trial trains on (criterion: the mean over "
+                             "them): --seed + 1000, ..., disjoint from the final seeds "
+                             "(default: 2)")
     parser.add_argument("--epochs", type=_positive_int, default=None,
                         help="training epochs, selection and final runs (default: digits 20, "
                              "IDX 8; --quick: 5 / 1)")
@@ -164,12 +146,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "knobs at their defaults")
     grid.add_argument("--gamma-grid", type=_non_negative_float, nargs="+", default=None,
                       metavar="GAMMA",
-                      help="absolute gammas to select from, crossed with each method's knob "
-                           "grid (then a method with c knob settings gets c x as many trials); "
-                           "default: the scale rule's grid")
-    parser.add_argument("--trials", type=_positive_int, default=None,
-                        help="selection trials per method (a multiple of 4; default 12; "
-                             "--quick: no selection unless given)")
+                      help="absolute gammas, the same for every method, instead of the grid "
+                           "relative to each method's scale; crossed with each method's knob "
+                           "settings. --trials, if given, must equal their number")
+    parser.add_argument("--trials", type=_positive_int, default=None, metavar="N",
+                        help="gamma values per knob setting, the same for every method: gamma "
+                             f"= scale x 10^t, N values of t evenly spaced over {GRID_SPAN} "
+                             "(a method with c knob settings gets c x N trials, each on every "
+                             "selection seed); default 7, --quick: no selection unless given. "
+                             "With --gamma-grid: may only repeat the grid's length")
     parser.add_argument("--train-size", type=_positive_int, default=None,
                         help="use at most this many training images (default: all on digits, "
                              "10000 on IDX data; --quick IDX: 2000)")
@@ -187,19 +172,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep each optimised discrepancy's state (direction, locations, "
                              "push-forward) across training steps and run N ascent steps per "
                              "call after the first (default N: 2; off without the flag)")
+    parser.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
+                        help="tasks (trainings) run at once, one process each, with joblib's "
+                             "loky backend (default: the number of cores, %(default)s here)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run the tasks on the Dask cluster whose scheduler is at ADDRESS "
+                             "(e.g. tcp://host:8786; needs the 'cluster' extra), through "
+                             "joblib's dask backend, instead of --jobs local processes")
+    parser.add_argument("--threads-per-task", type=_positive_int, default=THREADS_PER_TASK,
+                        help="torch intra-op threads of each task, part of every task's spec "
+                             "(default: %(default)s)")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help=f"folder of finished tasks, kept across runs so that a rerun does "
+                             f"only what is missing (default: OUT/{TASKS}, beside --out's files)")
     parser.add_argument("--out", type=Path, default=Path("results/rae"),
                         help="output folder (default: %(default)s)")
 
 
 @dataclass
 class Plan:
-    """What a run does: the training configuration, the final seeds, the selection (trials per
-    method, absolute gamma grid, seeds; ``n_trials=None`` and no grid: no selection), a forced
-    gamma, and extra keywords for the discrepancies."""
+    """What a run does: the training configuration, the final seeds, the selection (grid
+    points per knob setting or an absolute gamma grid, and the selection seeds; neither: no
+    selection), a forced gamma, and extra keywords for the discrepancies."""
 
     config: TrainConfig
     seeds: list[int]
-    n_trials: int | None
+    grid_points: int | None
     gamma_grid: list[float] | None
     selection_seeds: list[int]
     gamma: float | None
@@ -207,19 +205,8 @@ class Plan:
 
     @property
     def selects(self) -> bool:
-        return self.gamma is None and (self.n_trials is not None or self.gamma_grid is not None)
-
-
-@dataclass
-class SelectionStage:
-    """What the training and validation splits decided: the classifier, every method's setting,
-    and the selection records (empty without selection)."""
-
-    classifier: FeatureClassifier
-    validation_accuracy: float
-    settings: dict[str, Setting]
-    selections: dict[str, Selection]
-    how: str
+        return self.gamma is None and (self.grid_points is not None
+                                       or self.gamma_grid is not None)
 
 
 def run(args: argparse.Namespace, *, registry: Mapping[str, Discrepancy] | None = None,
@@ -234,35 +221,123 @@ def run(args: argparse.Namespace, *, registry: Mapping[str, Discrepancy] | None 
         methods = resolve_methods(args.methods, registry)
         kind = "digits" if args.data == "digits" else "idx"
         profile = PROFILES[(kind, bool(args.quick))]
-        splits = load_data(args.data, seed=args.seed,
-                           train_size=args.train_size or profile.train_size)
+        train_size = args.train_size or profile.train_size
+        splits = load_data(args.data, seed=args.seed, train_size=train_size)
         plan = _plan(args, profile, [registry[m] for m in methods if m != NONE])
         init_model(splits.validation, plan.config, args.seed)  # --arch conv on 8x8: fail now
     except ValueError as err:
         print(f"sliced-bench rae: error: {err}", file=sys.stderr)
         return 2
-    threads = torch.get_num_threads()
-    # the networks are small: intra-op threads cost more in synchronisation than they win, and
-    # on a shared machine several threads per process slow every process down
-    torch.set_num_threads(1)
-    try:
-        start = time.perf_counter()
-        stage = select_stage(splits, methods, registry, sw, plan, seed=args.seed,
-                             device=args.device)
-        report = final_stage(splits, stage, plan, sw, seed=args.seed, device=args.device)
-        report.notes["wall_seconds"] = time.perf_counter() - start
-        report.table = _markdown(report)
-    except FloatingPointError as err:  # a final run diverged at its chosen gamma
-        print(f"sliced-bench rae: error: {err}", file=sys.stderr)
-        return 1
-    finally:
-        torch.set_num_threads(threads)
+    start = time.perf_counter()
+    threads = args.threads_per_task
+    base = Task("", args.data, args.seed, train_size, plan.config, "", {}, {}, 0.0, None, 0,
+                args.device, threads, package_version())
+    regularised = [m for m in methods if m != NONE]
+    kwargs = {m: method_kwargs(registry[m], plan.extra_kwargs) for m in regularised}
+    cache = args.cache or Path(getattr(args, "final_out", None) or args.out) / TASKS
+    with fixed_threads(threads):
+        state, classifier, val_accuracy = cached_classifier(
+            cache, base, lambda: train_feature_classifier(splits.validation, seed=args.seed,
+                                                          device=args.device))
+        trials, how = _trials(splits.validation, plan, base, registry, regularised, kwargs,
+                              args.device)
+    engine = Engine(jobs=args.jobs, scheduler=args.scheduler, cache=cache,
+                    total=len(trials) + len(methods) * len(plan.seeds))
+
+    def fns(method: str) -> Discrepancy | None:
+        return None if method == NONE else registry[method]
+
+    with engine:
+        selections = select(trials, engine.run(trials, fns, sw, state)) if trials else {}
+        settings = {NONE: Setting(None, {}, 0.0)}
+        for m in regularised:
+            if m in selections:
+                knobs, gamma = selections[m].knobs, selections[m].gamma
+            else:
+                knobs = default_knobs(registry[m])
+                gamma = plan.gamma if plan.gamma is not None else _scale(
+                    splits.validation, plan.config, registry[m], {**kwargs[m], **knobs},
+                    args.seed, args.device, threads)
+            settings[m] = Setting(registry[m], {**kwargs[m], **knobs}, gamma)
+        settings = {m: settings[m] for m in methods}
+        finals = final_tasks(base, {m: (s.kwargs, {}, s.gamma) for m, s in settings.items()},
+                             plan.seeds)
+        results = engine.run(finals, fns, sw, state)
+    for task, result in zip(finals, results, strict=True):
+        if result["diverged"]:
+            print(f"sliced-bench rae: error: {task.method} (gamma {task.gamma:.3g}), seed "
+                  f"{task.seed}: {result['message']}", file=sys.stderr)
+            return 1
+    runs = [Run(t.method, t.seed, r["metrics"], r["history"], r["samples"],
+                r["reconstructions"]) for t, r in zip(finals, results, strict=True)]
+    with fixed_threads(threads):
+        notes = {"data": splits.test.name, "n_train": len(splits.test.x_train),
+                 "n_validation": len(splits.validation.x_test),
+                 "n_test": len(splits.test.x_test), "seeds": plan.seeds,
+                 "selection_seeds": plan.selection_seeds if trials else [],
+                 "device": args.device, "selection": how,
+                 "classifier_accuracy_validation": val_accuracy,
+                 "classifier_accuracy_test": accuracy(classifier, splits.test, args.device),
+                 "fd_train_vs_test": fd_floor(splits, classifier, args.seed, args.device)}
+    engine_text = (f"dask scheduler {args.scheduler}" if args.scheduler is not None
+                   else f"joblib loky, --jobs {args.jobs}")
+    notes.update(engine=engine_text, workers=engine.workers, threads_per_task=threads,
+                 tasks_run=engine.ran, tasks_cached=engine.total - engine.ran,
+                 task_workers=sorted({r["workers"] for r in results}),
+                 wall_seconds=time.perf_counter() - start)
+    report = build_report(plan.config, settings, selections, runs, notes, splits.test.shape,
+                          splits.test.x_test[:10])
+    report.table = markdown(report)
     print(report.table)
     write_outputs(args.out, report)
-    # args.out is the staging folder, moved into place once the run completes: name the files
     print(f"\nwrote rae_table.md, rae_results.json, rae_*.csv, rae_*.png "
-          f"({report.notes['wall_seconds']:.0f} s)")
+          f"({notes['wall_seconds']:.0f} s; {engine.ran} task(s) run, "
+          f"{engine.total - engine.ran} from the cache)")
     return 0
+
+
+def _scale(data: object, config: TrainConfig, fn: Discrepancy, kwargs: dict, seed: int,
+           device: str, threads: int) -> float:
+    with fixed_threads(threads):
+        return gamma_scale(data, config, fn, kwargs, seed=seed, device=device)
+
+
+def _trials(data: object, plan: Plan, base: Task, registry: Mapping[str, Discrepancy],
+            methods: list[str], kwargs: dict[str, dict], device: str
+            ) -> tuple[list[Task], str]:
+    """The selection tasks of ``plan`` (none without selection) and a sentence saying how
+    each method's setting is chosen."""
+    if not plan.selects:
+        how = (f"one gamma for every method (--gamma {plan.gamma}), knobs at their defaults"
+               if plan.gamma is not None else
+               "no selection: each method's gamma is its scale at initialisation (regulariser "
+               "as large as the reconstruction term), knobs at their defaults")
+        return [], how
+    knobs = {m: knob_grid(registry[m]) for m in methods}
+    gammas = {}
+    if plan.gamma_grid is None:
+        offsets = [float(t) for t in grid_offsets(plan.grid_points)]
+        for m in methods:
+            for i, setting in enumerate(knobs[m]):
+                scale = gamma_scale(data, plan.config, registry[m],
+                                    {**kwargs[m], **setting}, seed=plan.selection_seeds[0],
+                                    device=device)
+                gammas[(m, i)] = [scale * 10.0 ** t for t in offsets]
+        how = (f"gamma and knobs chosen per method on the validation split by {CRITERION} "
+               f"(lower is better, mean over the selection seeds): gamma = scale x 10^t with "
+               f"the same {len(offsets)} values of t for every method, evenly spaced over "
+               f"[{GRID_SPAN[0]}, {GRID_SPAN[1]}], crossed with the knob grids {KNOB_GRIDS}")
+    else:
+        offsets = [None] * len(plan.gamma_grid)
+        gammas = {(m, i): list(plan.gamma_grid) for m in methods
+                  for i in range(len(knobs[m]))}
+        how = (f"gamma chosen per method on the validation split by {CRITERION} from "
+               f"--gamma-grid {plan.gamma_grid} (the same for every method), crossed with the "
+               f"knob grids {KNOB_GRIDS}")
+    how += (f"; {plan.config.epochs} epochs, selection seeds {plan.selection_seeds} (disjoint "
+            f"from the final seeds), the same for every method")
+    tasks = trial_tasks(base, methods, kwargs, knobs, gammas, offsets, plan.selection_seeds)
+    return tasks, how
 
 
 def _plan(args: argparse.Namespace, profile: Profile, fns: list[Discrepancy]) -> Plan:
@@ -286,273 +361,13 @@ def _plan(args: argparse.Namespace, profile: Profile, fns: list[Discrepancy]) ->
                     fn(probe, probe.flip(0), seed=0, **kwargs)
                 except ValueError as err:
                     raise ValueError(f"--slicing {args.slicing!r}: {err}") from err
-    n_trials = args.trials or profile.n_trials
-    plan = Plan(config, [args.seed + i for i in range(args.seeds or profile.n_seeds)],
-                n_trials, args.gamma_grid,
-                [args.seed + i for i in range(profile.selection_seeds)], args.gamma, extra)
-    if plan.selects and plan.gamma_grid is None:
-        check_trials(fns, n_trials)
-    return plan
-
-
-def select_stage(splits: DataSplits, methods: list[str], registry: Mapping[str, Discrepancy],
-                 sw: Discrepancy, plan: Plan, *, seed: int, device: str = "cpu",
-                 progress: bool = True) -> SelectionStage:
-    """Steps 1-2 of the protocol, on ``splits.validation`` alone (training and validation
-    images): the feature classifier and each method's :class:`Setting`."""
-    data = splits.validation
-    classifier, val_accuracy = train_feature_classifier(data, seed=seed, device=device)
-
-    def kwargs_of(fn: Discrepancy) -> dict:
-        return method_kwargs(fn, plan.extra_kwargs)
-
-    regularised = [m for m in methods if m != NONE]
-    settings = {m: Setting(None, {}, 0.0) for m in methods if m == NONE}
-    selections: dict[str, Selection] = {}
-    if plan.selects:
-        n_trials = plan.n_trials if plan.gamma_grid is None else None
-        total = sum(n_trials or len(plan.gamma_grid) * len(knob_grid(registry[m]))
-                    for m in regularised)
-        with tqdm(total=total, desc="rae selection", unit="trial", file=sys.stderr,
-                  dynamic_ncols=True, disable=not progress) as bar:
-            selections = select(data, regularised, registry, plan.config, classifier, sw,
-                                kwargs_of, n_trials=plan.n_trials or 0,
-                                seeds=plan.selection_seeds, gamma_grid=plan.gamma_grid,
-                                device=device,
-                                on_trial=lambda m, i: (bar.set_postfix_str(m), bar.update()))
-        for m, chosen in selections.items():
-            fn = registry[m]
-            settings[m] = Setting(fn, {**kwargs_of(fn), **chosen.knobs}, chosen.gamma)
-        if plan.gamma_grid is None:
-            how = (f"gamma and knobs chosen per method on the validation split by {CRITERION} "
-                   f"(lower is better), {plan.n_trials} trials per method: gamma = scale x "
-                   f"10^t, t evenly spaced over [{GRID_SPAN[0]}, {GRID_SPAN[1]}], crossed with "
-                   f"the knob grids {KNOB_GRIDS}")
-        else:
-            how = (f"gamma chosen per method on the validation split by {CRITERION} from "
-                   f"--gamma-grid {plan.gamma_grid}, crossed with the knob grids {KNOB_GRIDS}")
-        how += (f"; {plan.config.epochs} epochs, selection seed(s) {plan.selection_seeds}, "
-                "the same for every method")
-    else:
-        for m in regularised:
-            fn = registry[m]
-            kwargs = {**kwargs_of(fn), **default_knobs(fn)}
-            gamma = plan.gamma if plan.gamma is not None else gamma_scale(
-                data, plan.config, fn, kwargs, seed=seed, device=device)
-            settings[m] = Setting(fn, kwargs, gamma)
-        how = (f"one gamma for every method (--gamma {plan.gamma}), knobs at their defaults"
-               if plan.gamma is not None else
-               "no selection: each method's gamma is its scale at initialisation (regulariser "
-               "as large as the reconstruction term), knobs at their defaults")
-    ordered = {m: settings[m] for m in methods}
-    return SelectionStage(classifier, val_accuracy, ordered, selections, how)
-
-
-@dataclass
-class Report:
-    """Everything :func:`write_outputs` writes."""
-
-    config: TrainConfig
-    stage: SelectionStage
-    runs: list[Run]
-    summary: dict[str, dict[str, Interval]]
-    comparisons: dict[str, dict[str, dict[str, Paired]]]
-    notes: dict
-    shape: tuple[int, int]
-    originals: np.ndarray
-    table: str = ""
-
-
-def final_stage(splits: DataSplits, stage: SelectionStage, plan: Plan, sw: Discrepancy, *,
-                seed: int, device: str = "cpu") -> Report:
-    """Steps 3-4: train every method with its setting for every seed, evaluate on the test
-    split, and gather the statistics."""
-    data = splits.test
-    epochs = len(stage.settings) * len(plan.seeds) * plan.config.epochs
-    with tqdm(total=epochs, desc="rae final runs", unit="epoch", file=sys.stderr,
-              dynamic_ncols=True) as bar:
-        def on_epoch(method: str, s: int, epoch: int, record: dict) -> None:
-            bar.set_postfix_str(f"{method} seed {s} loss {record['loss']:.3g}")
-            bar.update()
-
-        runs = run_grid(data, stage.settings, plan.config, plan.seeds, stage.classifier, sw,
-                        device=device, on_epoch=on_epoch)
-    notes = {"data": data.name, "n_train": len(data.x_train),
-             "n_validation": len(splits.validation.x_test), "n_test": len(data.x_test),
-             "seeds": plan.seeds, "device": device, "selection": stage.how,
-             "classifier_accuracy_validation": stage.validation_accuracy,
-             "classifier_accuracy_test": accuracy(stage.classifier, data, device),
-             "fd_train_vs_test": _fd_floor(splits, stage.classifier, seed, device)}
-    return Report(plan.config, stage, runs, summarise(runs), paired_comparisons(runs), notes,
-                  data.shape, data.x_test[:10])
-
-
-@torch.no_grad()
-def _fd_floor(splits: DataSplits, classifier: torch.nn.Module, seed: int, device: str) -> float:
-    """FD between as many training images as test ones (or all, if fewer) and the test images:
-    what a generator reproducing the data distribution would score (finite-sample floor)."""
-    data = splits.test
-    pick = np.random.default_rng(seed).permutation(len(data.x_train))[:len(data.x_test)]
-    feats = [classifier.features(torch.as_tensor(x, device=device)).cpu().numpy()
-             for x in (data.x_train[pick], data.x_test)]
-    return frechet_distance(*feats)
-
-
-def _num(x: float) -> str:
-    return f"{x:.3g}" if math.isfinite(x) else "n/a"
-
-
-def _interval(stat: Interval) -> str:
-    if stat.n < 2:
-        return _num(stat.mean)
-    return f"{_num(stat.mean)} [{_num(stat.low)}, {_num(stat.high)}]"
-
-
-def _paired(c: Paired) -> str:
-    d = c.difference
-    sign = "+" if d.mean > 0 else ""
-    if not math.isfinite(c.p_value):
-        return f"{sign}{_num(d.mean)} (no test)"
-    verdict = c.verdict if c.verdict not in ("better", "worse") else f"**{c.verdict}**"
-    return (f"{sign}{_num(d.mean)} [{_num(d.low)}, {_num(d.high)}], p={c.p_value:.2g}, "
-            f"{verdict}")
-
-
-def _knobs_text(setting: Setting) -> str:
-    shown = {k: v for k, v in setting.kwargs.items() if k in KNOB_GRIDS}
-    return ", ".join(f"{k}={v:g}" for k, v in shown.items()) or "-"
-
-
-def _markdown(report: Report) -> str:
-    notes, config = report.notes, report.config
-    n = len(notes["seeds"])
-    test_note = ("" if n >= MIN_N else
-                 f" With {n} seed(s) no test is made (a paired test needs at least {MIN_N}).")
-    lines = [
-        f"## RAE comparison on {notes['data']} ({notes['n_train']} train / "
-        f"{notes['n_validation']} validation / {notes['n_test']} test images), {n} seed(s)",
-        "",
-        f"Setting: {notes['selection']}. Metrics on the test split, mean [95% t interval] over "
-        f"{n} seed(s); lower is better for every metric. cost: seconds per epoch over the "
-        "plain autoencoder's (none) on the same seed, in this run.",
-        "",
-        "| method | gamma | knobs | " + " | ".join(COLUMNS.values()) + " | cost (x none) |",
-        "|---|---:|---|" + "---:|" * len(COLUMNS) + "---:|",
-    ]
-    for method, stats in report.summary.items():
-        setting = report.stage.settings[method]
-        gamma = "-" if setting.fn is None else f"{setting.gamma:.3g}"
-        cells = [_interval(stats[m]) for m in METRICS]
-        cost = _interval(stats["cost"]) if "cost" in stats else _num(stats[TIME].mean) + " s"
-        lines.append(f"| {method} | {gamma} | {_knobs_text(setting)} | " + " | ".join(cells)
-                     + f" | {cost} |")
-    for baseline in BASELINES:
-        if baseline not in report.comparisons:
-            continue
-        lines += [
-            "",
-            f"### Against {baseline}, seed by seed (method - {baseline}; paired t-test, "
-            f"two-sided, alpha = {ALPHA} per comparison, n = {n})",
-            "",
-            "| method | " + " | ".join(COLUMNS.values()) + " |",
-            "|---|" + "---|" * len(COLUMNS),
-        ]
-        for method, row in report.comparisons[baseline].items():
-            lines.append(f"| {method} | " + " | ".join(_paired(row[m]) for m in METRICS) + " |")
-    lines += [
-        "",
-        f"Model: {_model_text(config)}, latent dimension {config.latent_dim}, GMM prior with "
-        f"{config.n_components} learnable components; loss = reconstruction + gamma * D(codes, "
-        f"prior samples); Adam lr {config.lr}, batch {config.batch_size}, {config.epochs} "
-        f"epochs, seeds {notes['seeds']}, device {notes['device']}"
-        + ("." if config.warm_iters is None else
-           f"; warm start: each optimised discrepancy keeps its state across steps, "
-           f"{config.warm_iters} ascent steps per call after the first."),
-        "recon. error: squared error summed over pixels per test image. FD: Frechet distance "
-        "in the features of a small MLP classifier trained on the training split (accuracy "
-        f"{notes['classifier_accuracy_validation']:.3f} validation, "
-        f"{notes['classifier_accuracy_test']:.3f} test), NOT Inception FID; training vs test "
-        f"images score {notes['fd_train_vs_test']:.3g} (the finite-sample floor). SW images: "
-        "SW_2 between generated and test images. latent SW: SW_2 between the codes of the test "
-        "images and prior samples. Verdicts: better / worse when p < alpha, oriented so that "
-        "better means a lower metric; not corrected for the number of comparisons."
-        + test_note,
-        f"Total wall time {notes['wall_seconds']:.0f} s.",
-    ]
-    return "\n".join(lines)
-
-
-def _model_text(config: TrainConfig) -> str:
-    if config.arch == "conv":
-        return f"convolutional encoder/decoder of the RAE code, width x{config.width:g}"
-    return f"MLP encoder/decoder, hidden {config.hidden}"
-
-
-def write_outputs(out: Path, report: Report) -> None:
-    """Write every output file of ``report`` into the folder ``out`` (created if needed)."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "rae_table.md").write_text(report.table + "\n")
-    settings = {m: {"kwargs": s.kwargs, "gamma": s.gamma if s.fn is not None else None}
-                for m, s in report.stage.settings.items()}
-    payload = {
-        "config": dataclasses.asdict(report.config), "settings": settings, "notes": report.notes,
-        "selection": {m: s.as_dict() for m, s in report.stage.selections.items()},
-        "summary": {m: {k: v.as_dict() for k, v in row.items()}
-                    for m, row in report.summary.items()},
-        "comparisons": {b: {m: {k: v.as_dict() for k, v in row.items()}
-                            for m, row in rows.items()}
-                        for b, rows in report.comparisons.items()},
-        "runs": [r.as_dict() for r in report.runs],
-    }
-    (out / "rae_results.json").write_text(json.dumps(_jsonable(payload), indent=1,
-                                                     allow_nan=False))
-    metrics = (*METRICS, TIME)
-    with open(out / "rae_runs.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["method", "seed", "gamma", *metrics])
-        writer.writerows([r.method, r.seed, settings[r.method]["gamma"],
-                          *(r.metrics[m] for m in metrics)] for r in report.runs)
-    with open(out / "rae_summary.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        keys = [*metrics, "cost"]
-        writer.writerow(["method", "n_seeds", "gamma",
-                         *(f"{k}_{s}" for k in keys for s in ("mean", "low", "high"))])
-        for method, row in report.summary.items():
-            cells = [getattr(row[k], s) if k in row else "" for k in keys
-                     for s in ("mean", "low", "high")]
-            writer.writerow([method, row[METRICS[0]].n, settings[method]["gamma"], *cells])
-    with open(out / "rae_comparisons.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["baseline", "method", "metric", "n", "difference", "low", "high",
-                         "p_value", "verdict"])
-        for baseline, rows in report.comparisons.items():
-            for method, row in rows.items():
-                for metric, c in row.items():
-                    d = c.difference
-                    writer.writerow([baseline, method, metric, d.n, d.mean, d.low, d.high,
-                                     c.p_value, c.verdict])
-    with open(out / "rae_selection.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["method", "trial", "knobs", "gamma", "scale", CRITERION, "diverged",
-                         "chosen"])
-        for method, sel in report.stage.selections.items():
-            for i, t in enumerate(sel.trials):
-                writer.writerow([method, i, json.dumps(t.knobs), t.gamma, t.scale, t.score,
-                                 t.diverged, t.gamma == sel.gamma and t.knobs == sel.knobs])
-    figures.plot_samples(report.runs, report.shape, out / "rae_samples.png")
-    figures.plot_reconstructions(report.runs, report.originals, report.shape,
-                                 out / "rae_reconstructions.png")
-    figures.plot_metrics(report.summary, out / "rae_metrics.png")
-    figures.plot_training_curves(report.runs, out / "rae_training_curves.png")
-
-
-def _jsonable(value: object) -> object:
-    """NaN (an interval of one seed, a p-value not computed) and inf become null, so the file
-    is strict JSON."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
+    if args.gamma_grid is not None and args.trials not in (None, len(args.gamma_grid)):
+        raise ValueError(f"--trials {args.trials} contradicts --gamma-grid's "
+                         f"{len(args.gamma_grid)} values (--trials counts the gamma values per "
+                         "knob setting); drop one of them")
+    n_seeds = args.seeds or profile.n_seeds
+    grid_points = args.trials or profile.grid_points
+    k = args.selection_seeds or profile.selection_seeds
+    return Plan(config, [args.seed + i for i in range(n_seeds)],
+                grid_points if args.gamma_grid is None else None, args.gamma_grid,
+                selection_seeds(args.seed, k, n_seeds), args.gamma, extra)

@@ -1,26 +1,23 @@
 """The methods x seeds grid of the RAE comparison and its statistics.
 
 A method is ``"none"`` (the plain autoencoder) or a name of the discrepancy registry; each is
-trained with a :class:`Setting` (keywords, gamma) and evaluated by
-:func:`validation.rae.metrics.evaluate`. The summary gives means with 95% t intervals over
-seeds; the comparisons pair every method with SFG and SW seed by seed
-(:mod:`validation.rae.stats`).
+trained with a :class:`Setting` (keywords, gamma) in one final task per seed
+(:mod:`validation.rae.engine`) and evaluated by :func:`validation.rae.metrics.evaluate`. The
+summary gives means with 95% t intervals over seeds; the comparisons pair every method with
+SFG and SW seed by seed (:mod:`validation.rae.stats`), with Holm's correction over each
+baseline's family (every other method x every metric).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
-from validation.rae.data import ImageData
-from validation.rae.metrics import FeatureClassifier, evaluate
-from validation.rae.stats import Interval, Paired, compare, mean_interval
-from validation.rae.train import Discrepancy, TrainConfig, train_rae
+from validation.rae.stats import Interval, Paired, compare, holm_verdicts, mean_interval
+from validation.rae.train import Discrepancy
 
 NONE = "none"
 # held-out metrics compared between methods, all lower-is-better (see validation.rae.metrics)
@@ -84,36 +81,6 @@ class Run:
                 "history": self.history}
 
 
-def run_grid(data: ImageData, settings: Mapping[str, Setting], config: TrainConfig,
-             seeds: list[int], classifier: FeatureClassifier, sw: Discrepancy, *,
-             device: str = "cpu", n_show: int = 64,
-             on_epoch: Callable[[str, int, int, dict], None] | None = None) -> list[Run]:
-    """Train every method of ``settings`` with every seed on ``data.x_train`` and evaluate it on
-    ``data.x_test`` (the same seeds for every method, so methods share initialisations and
-    batch orders and pair up seed by seed)."""
-    runs = []
-    x_show = torch.as_tensor(data.x_test[:10], device=device)
-    for method, setting in settings.items():
-        method_config = dataclasses.replace(config, gamma=setting.gamma)
-        for seed in seeds:
-            callback = None if on_epoch is None else (
-                lambda epoch, record, m=method, s=seed: on_epoch(m, s, epoch, record))
-            try:
-                result = train_rae(data, method_config, setting.fn, setting.kwargs, seed=seed,
-                                   device=device, on_epoch=callback)
-            except FloatingPointError as err:
-                raise FloatingPointError(f"{method} (gamma {setting.gamma:.3g}), seed {seed}: "
-                                         f"{err}") from err
-            metrics = evaluate(result.model, data, classifier, sw, seed=seed, device=device)
-            metrics[TIME] = result.seconds_per_epoch
-            gen = torch.Generator(device=device).manual_seed(seed)
-            with torch.no_grad():
-                samples = result.model.generate(n_show, gen).cpu().numpy()
-                recon = result.model(x_show)[0].cpu().numpy()
-            runs.append(Run(method, seed, metrics, result.history, samples, recon))
-    return runs
-
-
 def _by_method(runs: list[Run], key: str) -> dict[str, np.ndarray]:
     """method -> values of ``key`` in seed order."""
     out = {}
@@ -150,4 +117,10 @@ def paired_comparisons(runs: list[Run]) -> dict[str, dict[str, dict[str, Paired]
                 out.setdefault(baseline, {}).setdefault(method, {})[metric] = compare(
                     values[method], values[baseline],
                     lower_is_better=LOWER_IS_BETTER[metric])
+    for rows in out.values():
+        cells = [(method, metric) for method, row in rows.items() for metric in row]
+        adjusted = holm_verdicts([rows[m][k] for m, k in cells],
+                                 [LOWER_IS_BETTER[k] for _, k in cells])
+        for (method, metric), c in zip(cells, adjusted, strict=True):
+            rows[method][metric] = c
     return out

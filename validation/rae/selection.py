@@ -1,99 +1,43 @@
-"""Per-method choice of the regulariser's weight gamma (and of the method's own knobs) on the
-validation split, with the same number of trials and the same training budget for every method.
+"""Per-method choice of gamma and knobs from the selection tasks' results (the reporting side
+of the selection; the grid itself is planned by :mod:`validation.rae.plan`).
 
-The rule, for each discrepancy of the registry:
+A trial is one (method, knob setting, gamma); it ran once per selection seed on the training
+split and was scored on the validation split. Its score is the mean over the selection seeds
+of the criterion :data:`CRITERION` (the Frechet distance in the feature classifier's space
+between generated and validation images; lower is better), +inf when any of its trainings
+diverged. Each method keeps its lowest-scoring trial (the first on ties).
 
-1. Knobs. The knobs a method is tuned on are read from its registry entry: every keyword of its
-   signature that :data:`KNOB_GRIDS` names (``kappa`` for the spherical family, also
-   ``n_components`` for the mixture). Their grids are crossed into ``c`` knob settings
-   (``c = 1`` for a method without knobs).
-2. Scale. For each knob setting, :func:`validation.rae.train.gamma_scale` measures the weight
-   ``s`` that makes ``s * D`` equal to the reconstruction term at initialisation. This puts
-   SW (a p-th root) and the fused family (squared scale) on one footing.
-3. Grid. ``gamma = s * 10^t`` for ``n_trials / c`` values of ``t`` evenly spaced over
-   ``[-1.5, 1.5]``: three decades centred on ``s``. Every method thus gets ``n_trials`` trials;
-   a method with fewer knob settings gets a finer gamma grid. ``n_trials`` must be a multiple
-   of every method's ``c``.
-4. Criterion. Each trial trains one model per selection seed on the training split (same
-   epochs and seeds for every method) and scores the mean, over those seeds, of the Frechet
-   distance in the feature classifier's space between generated images and the validation
-   images (``fd``, lower is better). The trial with the lowest score wins (the first on ties);
-   a trial whose loss stops being finite scores +inf.
+:func:`select` enforces the equal-search rule rather than trusting the caller: every method
+must have been tried on the same grid points (the same exponents ``t`` of ``gamma = scale *
+10^t``, or the same absolute gammas) for each of its knob settings, with the same selection
+seeds; otherwise it raises ``ValueError``.
 
-Selection receives only an :class:`~validation.rae.data.ImageData` whose held-out split is the
-validation split: the test split is out of its reach.
+Selection sees only the validation split: trials never read the test split.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from validation.rae.data import ImageData
-from validation.rae.metrics import FeatureClassifier, evaluate
-from validation.rae.train import Discrepancy, TrainConfig, gamma_scale, train_rae
+from validation.rae.plan import TRIAL, Task
 
-# Keyword -> grid, for every registry entry whose signature has that keyword. kappa: a mildly
-# and a strongly concentrated slicing law in the latent dimensions used here (vMF mean cosine
-# to the location about 0.5 and 0.93 in d = 8), within the range Nguyen et al. explore
-# ({1, 5, 10, 50, 100}); n_components: a small and the library's default mixture;
-# temperature (energy-based slicing, in units of the mean slice cost): a sharper and a flatter
-# law, a factor 2 either side of the default 2; lam (DSW, DSFG; a fraction of the
-# discrepancy, see discrepancies.distributional): the default and a penalty that keeps the
-# pushed directions nearly as spread as uniform ones.
-KNOB_GRIDS: dict[str, tuple] = {"kappa": (5.0, 50.0), "n_components": (2, 5),
-                                "temperature": (1.0, 4.0), "lam": (1.0, 10.0)}
-# log10 of gamma / scale at the two ends of every gamma grid: three decades centred on the scale
-GRID_SPAN = (-1.5, 1.5)
 CRITERION = "fd"
-
-
-def knob_grid(fn: Callable) -> list[dict]:
-    """The knob settings a registry entry is tuned over (``[{}]`` when it has no knob)."""
-    accepted = inspect.signature(fn).parameters
-    names = [k for k in KNOB_GRIDS if k in accepted]
-    return [dict(zip(names, values, strict=True))
-            for values in itertools.product(*(KNOB_GRIDS[k] for k in names))]
-
-
-def default_knobs(fn: Callable) -> dict:
-    """The knobs of :data:`KNOB_GRIDS` that ``fn`` accepts, at its signature's defaults (what
-    a run without selection uses)."""
-    parameters = inspect.signature(fn).parameters
-    return {k: parameters[k].default for k in KNOB_GRIDS if k in parameters}
-
-
-def gamma_multipliers(n: int) -> np.ndarray:
-    """``n`` values ``10^t``, ``t`` evenly spaced over :data:`GRID_SPAN` (``[1.0]`` for n = 1)."""
-    if n == 1:
-        return np.ones(1)
-    return 10.0 ** np.linspace(*GRID_SPAN, n)
-
-
-def check_trials(fns: Sequence[Callable], n_trials: int) -> None:
-    """Raise ``ValueError`` unless ``n_trials`` is a positive multiple of every method's number
-    of knob settings (so every method gets exactly ``n_trials`` trials)."""
-    for fn in fns:
-        c = len(knob_grid(fn))
-        if n_trials < 1 or n_trials % c:
-            raise ValueError(f"--trials must be a positive multiple of {c} (the knob settings of "
-                             f"{getattr(fn, '__name__', fn)}), got {n_trials}")
 
 
 @dataclass
 class Trial:
-    """One candidate: knobs, gamma (and the scale it was derived from), its validation metrics
-    averaged over the selection seeds, and its score (the criterion; +inf if it diverged)."""
+    """One candidate: knobs, gamma (and its grid exponent ``offset``, None for an absolute
+    gamma), its validation metrics averaged over the selection seeds, and its score (the
+    criterion; +inf if a training diverged)."""
 
     knobs: dict
     gamma: float
-    scale: float | None
+    offset: float | None
     score: float
     metrics: dict[str, float] = field(default_factory=dict)
     diverged: bool = False
@@ -112,55 +56,58 @@ class Selection:
         return dataclasses.asdict(self)
 
 
-def select(data: ImageData, methods: Sequence[str], registry: Mapping[str, Discrepancy],
-           config: TrainConfig, classifier: FeatureClassifier, sw: Discrepancy,
-           base_kwargs: Callable[[Callable], dict], *, n_trials: int, seeds: Sequence[int],
-           gamma_grid: Sequence[float] | None = None, device: str = "cpu",
-           on_trial: Callable[[str, int], None] | None = None) -> dict[str, Selection]:
-    """Choose knobs and gamma for each method of ``methods`` (registry names) by the rule of
-    the module docstring, training on ``data.x_train`` and scoring on ``data.x_test`` (the
-    validation split).
+def _grid_point(task: Task) -> float:
+    return task.offset if task.offset is not None else task.gamma
 
-    ``base_kwargs(fn)``: the fixed keywords passed to ``fn`` (projections, ascent steps, ...).
-    ``gamma_grid``, when given, replaces step 3: every knob setting is tried with each of these
-    absolute values (a method with c knob settings then gets ``c * len(gamma_grid)`` trials).
-    ``on_trial(method, index)`` is called after each trial.
-    """
+
+def select(tasks: Sequence[Task], results: Sequence[dict]) -> dict[str, Selection]:
+    """Each method's :class:`Selection` from its trial ``tasks`` and their ``results`` (in the
+    same order, as :class:`~validation.rae.engine.Engine` returns them), by the rule of the
+    module docstring. Raises ``ValueError`` when the search was not equal, and
+    ``FloatingPointError`` when every trial of a method diverged."""
+    if len(tasks) != len(results):
+        raise ValueError(f"{len(tasks)} tasks but {len(results)} results")
+    groups: dict[str, dict[tuple, list[tuple[Task, dict]]]] = {}
+    for task, result in zip(tasks, results, strict=True):
+        if task.kind != TRIAL:
+            raise ValueError(f"select() takes selection trials, got a {task.kind!r} task")
+        trial = (repr(sorted(task.knobs.items())), task.gamma)
+        groups.setdefault(task.method, {}).setdefault(trial, []).append((task, result))
+    reference = None
     choices = {}
-    for method in methods:
-        fn = registry[method]
-        settings = knob_grid(fn)
-        trials = []
-        for knobs in settings:
-            kwargs = {**base_kwargs(fn), **knobs}
-            if gamma_grid is None:
-                scale = gamma_scale(data, config, fn, kwargs, seed=seeds[0], device=device)
-                gammas = scale * gamma_multipliers(n_trials // len(settings))
-            else:
-                scale, gammas = None, np.asarray(gamma_grid, dtype=np.float64)
-            for gamma in gammas:
-                trials.append(_trial(data, config, fn, kwargs, knobs, float(gamma), scale,
-                                     classifier, sw, seeds, device))
-                if on_trial is not None:
-                    on_trial(method, len(trials))
-        best = min(range(len(trials)), key=lambda i: trials[i].score)
-        if not math.isfinite(trials[best].score):
-            raise FloatingPointError(f"{method}: every trial diverged; try a smaller --gamma-grid")
-        choices[method] = Selection(method, trials[best].knobs, trials[best].gamma, trials)
+    for method, trials in groups.items():
+        shape = _search_shape(trials)
+        if reference is not None and shape != reference[1]:
+            raise ValueError(f"unequal search: {method} was tried on grid points and seeds "
+                             f"{shape}, {reference[0]} on {reference[1]}")
+        reference = reference or (method, shape)
+        scored = [_trial(runs) for runs in trials.values()]
+        best = min(range(len(scored)), key=lambda i: scored[i].score)
+        if not math.isfinite(scored[best].score):
+            raise FloatingPointError(f"{method}: every trial diverged; try a smaller "
+                                     "--gamma-grid")
+        choices[method] = Selection(method, scored[best].knobs, scored[best].gamma, scored)
     return choices
 
 
-def _trial(data: ImageData, config: TrainConfig, fn: Discrepancy, kwargs: dict, knobs: dict,
-           gamma: float, scale: float | None, classifier: FeatureClassifier, sw: Discrepancy,
-           seeds: Sequence[int], device: str) -> Trial:
-    config = dataclasses.replace(config, gamma=gamma)
-    per_seed = []
-    for seed in seeds:
-        try:
-            result = train_rae(data, config, fn, kwargs, seed=seed, device=device)
-        except FloatingPointError:
-            return Trial(knobs, gamma, scale, math.inf, diverged=True)
-        per_seed.append(evaluate(result.model, data, classifier, sw, seed=seed, device=device))
-    metrics = {k: float(np.mean([m[k] for m in per_seed])) for k in per_seed[0]}
+def _search_shape(trials: dict[tuple, list[tuple[Task, dict]]]) -> tuple:
+    """(grid points, selection seeds) of one method, the same for each of its knob settings,
+    else ``ValueError``."""
+    per_setting: dict[str, list] = {}
+    for (knobs, _), runs in trials.items():
+        per_setting.setdefault(knobs, []).append(
+            (_grid_point(runs[0][0]), tuple(t.seed for t, _ in runs)))
+    shapes = {knobs: tuple(sorted(points)) for knobs, points in per_setting.items()}
+    if len(set(shapes.values())) != 1:
+        raise ValueError(f"unequal search: knob settings tried on different grids: {shapes}")
+    return next(iter(shapes.values()))
+
+
+def _trial(runs: list[tuple[Task, dict]]) -> Trial:
+    task = runs[0][0]
+    if any(result["diverged"] for _, result in runs):
+        return Trial(task.knobs, task.gamma, task.offset, math.inf, diverged=True)
+    metrics = {k: float(np.mean([r["metrics"][k] for _, r in runs]))
+               for k in runs[0][1]["metrics"]}
     score = metrics[CRITERION] if math.isfinite(metrics[CRITERION]) else math.inf
-    return Trial(knobs, gamma, scale, score, metrics)
+    return Trial(task.knobs, task.gamma, task.offset, score, metrics)

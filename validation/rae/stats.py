@@ -8,12 +8,17 @@ per-seed differences ``d_s = A_s - B_s`` (s = 1..n):
 - 95% confidence interval ``dbar +- t_{0.975, n-1} se`` (Student's t);
 - two-sided paired t-test of ``E[d] = 0``: ``T = dbar / se``, ``p = 2 P(t_{n-1} > |T|)``
   (``scipy.stats.ttest_rel``);
-- verdict at level ``alpha``: ``better`` / ``worse`` when ``p < alpha`` and the difference
-  points the metric's good / bad way, else ``no detectable difference``; with ``n <`` :data:`MIN_N`
-  no test is made and the verdict says so.
+- Holm's step-down correction over a family of ``m`` comparisons (:func:`holm`): with the
+  raw p-values sorted, ``p_(1) <= ... <= p_(m)``, the adjusted p-values are
+  ``p~_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))``; rejecting where ``p~ < alpha`` keeps
+  the probability of any false "better" / "worse" in the family at most ``alpha``;
+- verdict at level ``alpha``: ``better`` / ``worse`` when the (adjusted, once
+  :func:`holm_verdicts` has run) p-value is below ``alpha`` and the difference points the
+  metric's good / bad way, else ``no detectable difference``; with ``n <`` :data:`MIN_N` no
+  test is made and the verdict says so.
 
-The level applies to each comparison separately (no multiplicity correction).
-Reference: Student, "The probable error of a mean", Biometrika 6 (1908).
+References: Student, "The probable error of a mean", Biometrika 6 (1908); S. Holm, "A simple
+sequentially rejective multiple test procedure", Scand. J. Statist. 6 (1979).
 """
 
 from __future__ import annotations
@@ -51,15 +56,18 @@ class Interval:
 @dataclass
 class Paired:
     """Paired comparison A - B over ``n`` seeds: the mean difference with its confidence
-    interval, the paired t-test's p-value (NaN when no test is made) and the verdict."""
+    interval, the paired t-test's raw p-value (NaN when no test is made), the Holm-adjusted
+    p-value over its family (NaN until :func:`holm_verdicts` sets it) and the verdict (on the
+    adjusted p-value once set, else on the raw one)."""
 
     difference: Interval
     p_value: float
     verdict: str
+    p_adjusted: float = math.nan
 
     def as_dict(self) -> dict:
         return {"difference": self.difference.as_dict(), "p_value": self.p_value,
-                "verdict": self.verdict}
+                "p_adjusted": self.p_adjusted, "verdict": self.verdict}
 
 
 def _values(values: Sequence[float], name: str) -> np.ndarray:
@@ -113,7 +121,42 @@ def compare(a: Sequence[float], b: Sequence[float], *, lower_is_better: bool = T
     if d.size < MIN_N:
         return Paired(interval, math.nan, TOO_FEW)
     p = paired_t_pvalue(d)
+    return Paired(interval, p, _verdict(d.mean(), p, lower_is_better, alpha))
+
+
+def _verdict(mean: float, p: float, lower_is_better: bool, alpha: float) -> str:
     if p >= alpha:
-        return Paired(interval, p, SAME)
-    good = (d.mean() < 0) == lower_is_better
-    return Paired(interval, p, BETTER if good else WORSE)
+        return SAME
+    return BETTER if (mean < 0) == lower_is_better else WORSE
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values of ``p_values`` (m,), in their order (see the module
+    docstring); NaN entries (no test made) are left out of the family and stay NaN."""
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.ndim != 1:
+        raise ValueError(f"p_values must be 1-D, got shape {p.shape}")
+    tested = np.flatnonzero(~np.isnan(p))
+    if ((p[tested] < 0) | (p[tested] > 1)).any():
+        raise ValueError(f"p_values must lie in [0, 1], got {p.tolist()}")
+    out = np.full_like(p, np.nan)
+    m = tested.size
+    order = tested[np.argsort(p[tested], kind="stable")]
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(scaled)
+    return out
+
+
+def holm_verdicts(family: Sequence[Paired], lower_is_better: Sequence[bool],
+                  alpha: float = ALPHA) -> list[Paired]:
+    """The comparisons of ``family`` with their Holm-adjusted p-values and verdicts decided on
+    them (``lower_is_better[i]`` orients comparison i); untested ones are returned as they are."""
+    adjusted = holm([c.p_value for c in family])
+    out = []
+    for c, p, lower in zip(family, adjusted, lower_is_better, strict=True):
+        if math.isnan(p):
+            out.append(c)
+        else:
+            out.append(Paired(c.difference, c.p_value,
+                              _verdict(c.difference.mean, float(p), lower, alpha), float(p)))
+    return out
