@@ -37,19 +37,30 @@ def _keyword_defaults(fn: Callable) -> dict[str, object]:
 class Spec:
     """One discrepancy of :data:`REGISTRY`.
 
-    name : its key.
-    fn : the function; calling the spec calls it.
-    oracle : its NumPy float64 counterpart in :mod:`discrepancies.reference`, on given
-        directions (``oracle(X, Y, projections, ...)``) for the uniform and maximised ones, the
+    Attributes
+    ----------
+    name : str
+        Its key.
+    fn : callable
+        The function; calling the spec calls it.
+    oracle : callable or None
+        Its NumPy float64 counterpart in :mod:`discrepancies.reference`, on given directions
+        (``oracle(X, Y, projections, ...)``) for the uniform and maximised ones, the
         objective at given locations (``oracle(X, Y, loc, kappa, ...)``, ``loc`` as
         :meth:`loc` shapes it) for the spherical ones; None where there is none.
-    slicing_law : one of :data:`SLICING_LAWS`.
-    optimised : the value is a maximum over locations found by ascent; then ``log=True``
-        logs ``"locations"`` (k, d).
-    fused : FG_beta per slice (takes ``beta``, needs n == m) rather than W_p^p.
-    root : the value is the p-th root (SW's convention) rather than the cost itself.
-    weighted : takes the weights ``a`` and ``b``.
-    defaults : the keyword defaults of ``fn`` (read from its signature).
+    slicing_law : str
+        One of :data:`SLICING_LAWS`.
+    optimised : bool
+        The value is a maximum over locations found by ascent; then ``log=True`` logs
+        ``"locations"`` (k, d).
+    fused : bool
+        FG_beta per slice (takes ``beta``, needs n == m) rather than W_p^p.
+    root : bool
+        The value is the p-th root (SW's convention) rather than the cost itself.
+    weighted : bool
+        Takes the weights ``a`` and ``b``.
+    defaults : dict
+        The keyword defaults of ``fn`` (read from its signature).
     """
 
     name: str

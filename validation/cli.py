@@ -27,7 +27,7 @@ import traceback
 from pathlib import Path
 from typing import NoReturn
 
-from validation import outdir
+from validation import outdir, report
 
 # sub-command -> (module, one-line help)
 COMMANDS = {
@@ -97,18 +97,23 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help=f"base random seed, 0 to {SEED_MAX} (default: 0)")
 
 
-def _run_all(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _run_all(parser: argparse.ArgumentParser,
+             args: argparse.Namespace) -> dict[str, tuple[int, float]]:
     out: Path = args.out
     status: dict[str, tuple[int, float]] = {}
     for name in COMMANDS:
-        sub_args = parser.parse_args([name, "--quick", "--out", str(out / name),
-                                      "--device", args.device, "--seed", str(args.seed)])
+        sub_argv = [name, "--quick", "--out", str(out / name), "--device", args.device,
+                    "--seed", str(args.seed)]
+        sub_args = parser.parse_args(sub_argv)
         print(f"\n=== sliced-bench {name} --quick ===", flush=True)
         start = time.perf_counter()
         code = importlib.import_module(COMMANDS[name][0]).run(sub_args)
         status[name] = (code, time.perf_counter() - start)
+        if report.run_files(out / name):
+            report.write_report(out / name, command=f"sliced-bench {name} --quick",
+                                argv=sub_argv, status={name: status[name]})
     _write_index(out, status)
-    return max(code for code, _ in status.values())
+    return status
 
 
 def _write_index(out: Path, status: dict[str, tuple[int, float]]) -> None:
@@ -126,10 +131,14 @@ def _write_index(out: Path, status: dict[str, tuple[int, float]]) -> None:
     (out / "index.md").write_text("\n".join(lines) + "\n")
 
 
-def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _run(parser: argparse.ArgumentParser,
+         args: argparse.Namespace) -> dict[str, tuple[int, float]]:
+    """Run the command; its (sub-)commands' exit statuses and seconds."""
     if args.command == "all":
         return _run_all(parser, args)
-    return importlib.import_module(COMMANDS[args.command][0]).run(args)
+    start = time.perf_counter()
+    code = importlib.import_module(COMMANDS[args.command][0]).run(args)
+    return {args.command: (code, time.perf_counter() - start)}
 
 
 def _where(exc: BaseException) -> str:
@@ -150,8 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         with staging:
-            staging.status = _run(parser, argparse.Namespace(**{**vars(args),
-                                                                 "out": staging.path}))
+            status = _run(parser, argparse.Namespace(**{**vars(args), "out": staging.path}))
+            staging.status = max(code for code, _ in status.values())
+            # a usage error found by the command itself wrote nothing: no page, so that the
+            # staging folder is discarded and --out left as it was
+            if report.run_files(staging.path):
+                report.write_report(staging.path, command=prog, argv=argv, status=status)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; {staging.summary()}", file=sys.stderr)
         return 130
@@ -164,8 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if staging.outcome == "committed":
         print(f"\n{prog}: {staging.summary()}")
-        if args.command == "all":
-            print(f"index: {args.out / 'index.md'}")
+        print(f"report: {args.out / report.REPORT}")
     return staging.status
 
 

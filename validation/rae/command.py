@@ -229,6 +229,7 @@ def run(args: argparse.Namespace, *, registry: Mapping[str, Discrepancy] | None 
     except ValueError as err:
         print(f"sliced-bench rae: error: {err}", file=sys.stderr)
         return 2
+    print(f"sliced-bench rae: test split: {splits.test_source}", flush=True)
     threads = torch.get_num_threads()
     # the networks are small: intra-op threads cost more in synchronisation than they win, and
     # on a shared machine several threads per process slow every process down
@@ -364,7 +365,7 @@ def final_stage(splits: DataSplits, stage: SelectionStage, plan: Plan, sw: Discr
 
         runs = run_grid(data, stage.settings, plan.config, plan.seeds, stage.classifier, sw,
                         device=device, on_epoch=on_epoch)
-    notes = {"data": data.name, "n_train": len(data.x_train),
+    notes = {"data": data.name, "test_split": splits.test_source, "n_train": len(data.x_train),
              "n_validation": len(splits.validation.x_test), "n_test": len(data.x_test),
              "seeds": plan.seeds, "device": device, "selection": stage.how,
              "classifier_accuracy_validation": stage.validation_accuracy,
@@ -418,6 +419,8 @@ def _markdown(report: Report) -> str:
     lines = [
         f"## RAE comparison on {notes['data']} ({notes['n_train']} train / "
         f"{notes['n_validation']} validation / {notes['n_test']} test images), {n} seed(s)",
+        "",
+        f"Test split: {notes['test_split']}.",
         "",
         f"Setting: {notes['selection']}. Metrics on the test split, mean [95% t interval] over "
         f"{n} seed(s); lower is better for every metric. cost: seconds per epoch over the "
