@@ -111,7 +111,8 @@ def _run_all(parser: argparse.ArgumentParser,
         status[name] = (code, time.perf_counter() - start)
         if report.run_files(out / name):
             report.write_report(out / name, command=f"sliced-bench {name} --quick",
-                                argv=sub_argv, status={name: status[name]})
+                                argv=sub_argv, status={name: status[name]},
+                                manifest=f"../{outdir.MANIFEST}")
     _write_index(out, status)
     return status
 

@@ -10,7 +10,7 @@ command that renames or adds a file changes that table only. In order:
    top) from ``report.json``, and the RAE table (with its verdict column) from ``rae*.md``;
 2. the figures (``*.png``) inline;
 3. the tables: the other Markdown files rendered, and every CSV as a table (its first rows);
-4. links to every file of the run, ``manifest.json`` included, and to asv's published HTML
+4. links to every file of the run and to its ``manifest.json``, and to asv's published HTML
    when ``.asv/html/index.html`` exists in the folder the command was started from.
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import fnmatch
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,11 +84,18 @@ def _csv(path: Path) -> dict:
     return {"header": header, "rows": body[:CSV_ROWS], "n_rows": len(body)}
 
 
+def _render_markdown(text: str) -> str:
+    """The Markdown as HTML, its headings moved two levels down so that they sit below the
+    page's own sections (h2) and file titles (h3)."""
+    html = _markdown.render(text)
+    return re.sub(r"<(/?)h([1-6])>", lambda m: f"<{m[1]}h{min(int(m[2]) + 2, 6)}>", html)
+
+
 def _item(folder: Path, rel: str, rule: Rule) -> dict:
     path = folder / rel
     item = {"path": rel, "kind": rule.kind}
     if rule.kind == "markdown":
-        item["html"] = _markdown.render(path.read_text())
+        item["html"] = _render_markdown(path.read_text())
     elif rule.kind == "validation":
         item["summary"] = _validation(path)
     elif rule.kind == "csv":
@@ -104,7 +112,8 @@ def run_files(folder: Path) -> list[str]:
 
 
 def write_report(folder: Path, *, command: str, argv: list[str],
-                 status: dict[str, tuple[int, float | None]], cwd: Path | None = None) -> Path:
+                 status: dict[str, tuple[int, float | None]], manifest: str = MANIFEST,
+                 cwd: Path | None = None) -> Path:
     """Write ``folder/index.html`` for the run whose files are in ``folder``.
 
     Parameters
@@ -118,6 +127,9 @@ def write_report(folder: Path, *, command: str, argv: list[str],
         The command line, shown on the page.
     status : dict
         Command name -> (exit status, seconds or None), shown first.
+    manifest : str
+        The manifest that lists the files, relative to ``folder`` (``"../manifest.json"``
+        for a sub-command's folder in ``sliced-bench all``).
     cwd : pathlib.Path, optional
         Where to look for asv's published HTML (``.asv/html/index.html``); default: the
         current folder.
@@ -137,7 +149,7 @@ def write_report(folder: Path, *, command: str, argv: list[str],
     asv = (cwd or Path.cwd()) / ASV_HTML
     page = _env.get_template("report.html.j2").render(
         command=command, argv=" ".join(["sliced-bench", *argv]), status=status,
-        sections=sections, files=sorted({*files, MANIFEST}),
+        sections=sections, files=files, manifest=manifest,
         asv=asv.resolve().as_uri() if asv.is_file() else None)
     path = folder / REPORT
     path.write_text(page)
