@@ -78,3 +78,27 @@ def test_a_single_command_writes_its_page_and_lists_it(tmp_path, monkeypatch, ca
     page = (out / "index.html").read_text()
     assert "1 (failed)" in page and "sliced-bench validate --out" in page
     assert f"report: {out / 'index.html'}" in capsys.readouterr().out
+
+
+def test_a_page_that_cannot_be_written_costs_the_page_not_the_run(tmp_path, monkeypatch,
+                                                                    capsys):
+    # mutation caught: the report's exception propagating (the run left incomplete, its
+    # results never moved into --out)
+    from validation import report
+
+    def run(args):
+        _run_folder(args.out)
+        return 0
+
+    def broken(folder, **kwargs):
+        raise RuntimeError("template missing")
+    monkeypatch.setattr(importlib.import_module(COMMANDS["rae"][0]), "run", run)
+    monkeypatch.setattr(report, "write_report", broken)
+    out = tmp_path / "r"
+    assert main(["rae", "--out", str(out)]) == 0
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    assert "rae_table.md" in files and "index.html" not in files
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "warning: no index.html" in err[0] and "template missing" in err[0]
+    assert "report:" not in captured.out

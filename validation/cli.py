@@ -110,9 +110,8 @@ def _run_all(parser: argparse.ArgumentParser,
         code = importlib.import_module(COMMANDS[name][0]).run(sub_args)
         status[name] = (code, time.perf_counter() - start)
         if report.run_files(out / name):
-            report.write_report(out / name, command=f"sliced-bench {name} --quick",
-                                argv=sub_argv, status={name: status[name]},
-                                manifest=f"../{outdir.MANIFEST}")
+            _write_report(out / name, command=f"sliced-bench {name} --quick", argv=sub_argv,
+                          status={name: status[name]}, manifest=f"../{outdir.MANIFEST}")
     _write_index(out, status)
     return status
 
@@ -130,6 +129,17 @@ def _write_index(out: Path, status: dict[str, tuple[int, float]]) -> None:
             rel = f.relative_to(out).as_posix()
             lines.append(f"![{rel}]({rel})" if f.suffix == ".png" else f"- [{rel}]({rel})")
     (out / "index.md").write_text("\n".join(lines) + "\n")
+
+
+def _write_report(folder: Path, **kwargs) -> None:
+    """The run's index.html; a failure to write it costs the page, not the run's results: one
+    line on stderr, and the run is committed without the page."""
+    try:
+        report.write_report(folder, **kwargs)
+    except Exception as err:
+        message = " ".join(str(err).split())
+        print(f"sliced-bench: warning: no {report.REPORT} in {folder.name}/: "
+              f"{type(err).__name__}: {message} (raised at {_where(err)})", file=sys.stderr)
 
 
 def _run(parser: argparse.ArgumentParser,
@@ -165,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             # a usage error found by the command itself wrote nothing: no page, so that the
             # staging folder is discarded and --out left as it was
             if report.run_files(staging.path):
-                report.write_report(staging.path, command=prog, argv=argv, status=status)
+                _write_report(staging.path, command=prog, argv=argv, status=status)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; {staging.summary()}", file=sys.stderr)
         return 130
@@ -178,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if staging.outcome == "committed":
         print(f"\n{prog}: {staging.summary()}")
-        print(f"report: {args.out / report.REPORT}")
+        if (args.out / report.REPORT).is_file():
+            print(f"report: {args.out / report.REPORT}")
     return staging.status
 
 
