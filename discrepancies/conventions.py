@@ -174,8 +174,9 @@ def sw_in_convention(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray,
 
     Returns
     -------
-    Same types as :func:`discrepancies.sw`; ``"design"`` equals ``sw(X, Y,
-    projections=directions, p=p)``.
+    value
+        Same types as :func:`discrepancies.sw`; ``"design"`` equals
+        ``sw(X, Y, projections=directions, p=p)``.
     """
     conv = _convention(convention)
     X, Y, numpy_out = as_point_clouds(X, Y)
@@ -214,8 +215,9 @@ def sfg_in_convention(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray
 
     Returns
     -------
-    Same types as :func:`discrepancies.sfg`; ``"design"`` and ``"swae"`` equal ``sfg(X, Y,
-    projections=directions, beta=beta, p=p)``.
+    value
+        Same types as :func:`discrepancies.sfg`; ``"design"`` and ``"swae"`` equal
+        ``sfg(X, Y, projections=directions, beta=beta, p=p)``.
     """
     conv = _convention(convention)
     if not conv.fused:

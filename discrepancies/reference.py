@@ -145,7 +145,7 @@ def control_variate_mean(values: np.ndarray, X: np.ndarray, Y: np.ndarray,
     :math:`z = ((\theta^\top \Delta)^2, \theta^\top \Sigma_x \theta, \theta^\top \Sigma_y
     \theta) - (\|\Delta\|^2, \mathrm{tr}\Sigma_x, \mathrm{tr}\Sigma_y)/d` and :math:`c_{-l}`
     the least-squares fit (with intercept) of f on z over the other directions (ridge 10 eps
-    times sum_j |z_j|^2; the plain mean for L <= 2), each solved on its own."""
+    times :math:`\sum_j \|z_j\|^2`; the plain mean for L <= 2), each solved on its own."""
     X, Y, P = (np.asarray(t, dtype=float) for t in (X, Y, projections))
     f = np.asarray(values, dtype=float)
     d, L = P.shape

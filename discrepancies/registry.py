@@ -43,26 +43,38 @@ def _keyword_defaults(fn: Callable) -> dict[str, object]:
 class Spec:
     """One discrepancy of :data:`REGISTRY`.
 
-    name : its key.
-    fn : the function; calling the spec calls it.
-    oracle : its NumPy float64 counterpart in :mod:`discrepancies.reference`, on given
-        directions (``oracle(X, Y, projections, ...)``) for the uniform, maximised and
-        importance-sampled energy-based ones, on given base draws and push-forward
+    Attributes
+    ----------
+    name : str
+        Its key.
+    fn : callable
+        The function; calling the spec calls it.
+    oracle : callable or None
+        Its NumPy float64 counterpart in :mod:`discrepancies.reference`: on given directions
+        (``oracle(X, Y, projections, ...)``) for the uniform, maximised and
+        importance-sampled energy-based ones; on given base draws and push-forward
         (``oracle(X, Y, projections, ..., weight=W, bias=c)``, the identity by default) for
-        the distributional ones, the objective at given locations (``oracle(X, Y, loc, kappa,
-        ...)``, ``loc`` as :meth:`loc` shapes it) for the spherical ones; for the ``resampled``
-        ones the value of the law they estimate (``oracle(X, Y, p, ...)``, by quadrature in
-        d = 2 and 3); None where there is none.
-    slicing_law : one of :data:`SLICING_LAWS`.
-    optimised : the value is a maximum over locations found by ascent; then ``log=True``
-        logs ``"locations"`` (k, d).
-    fused : FG_beta per slice (takes ``beta``, needs n == m) rather than W_p^p.
-    root : the value is the p-th root (SW's convention) rather than the cost itself.
-    weighted : takes the weights ``a`` and ``b``.
-    resampled : the directions averaged over are drawn at random from the base directions
+        the distributional ones; the objective at given locations (``oracle(X, Y, loc, kappa,
+        ...)``, ``loc`` as :meth:`loc` shapes it) for the spherical ones; for the
+        ``resampled`` ones the value of the law they estimate (``oracle(X, Y, p, ...)``, by
+        quadrature in d = 2 and 3); None where there is none.
+    slicing_law : str
+        One of :data:`SLICING_LAWS`.
+    optimised : bool
+        The value is a maximum over locations found by ascent; then ``log=True`` logs
+        ``"locations"`` (k, d).
+    fused : bool
+        FG_beta per slice (takes ``beta``, needs n == m) rather than W_p^p.
+    root : bool
+        The value is the p-th root (SW's convention) rather than the cost itself.
+    weighted : bool
+        Takes the weights ``a`` and ``b``.
+    resampled : bool
+        The directions averaged over are drawn at random from the base directions
         (sampling-importance-resampling, Markov chains): on given ``projections`` the value
         still depends on ``seed``, and the oracle is the law's value, not a function of them.
-    defaults : the keyword defaults of ``fn`` (read from its signature).
+    defaults : dict
+        The keyword defaults of ``fn`` (read from its signature).
     """
 
     name: str

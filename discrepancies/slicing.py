@@ -44,7 +44,7 @@ control variates the estimator too. :data:`SCHEMES` maps each name to a
   exactly unbiased. A coefficient fitted on all L directions would carry an O(1/L) bias:
   measured on two anisotropic Gaussian clouds (n = 24, 4000 seeds), -4.7 % of SW_2^2 at
   d = 3, L = 10, -5.1 % at d = 10, L = 10 and -1.1 % at d = 10, L = 40, for an RMSE at most
-  15 % below the leave-one-out one (which shows no bias: |z| <= 1.1).
+  15 % below the leave-one-out one (which shows no bias: ``|z| <= 1.1``).
   Autograd differentiates the whole estimate, coefficients included; that derivative is an
   unbiased estimate of the gradient too: for every X, Y the term l is
   :math:`\nabla f_l - c_{-l}^\top \nabla z_l - (\nabla c_{-l})^\top z_l`, where

@@ -186,9 +186,10 @@ def test_all_index_lists_only_this_runs_files(tmp_path, capsys, fake_commands):
         assert f"({name})" in index
     assert "| validate | 1 |" in index
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["files"] == ["curves/curves.csv", "index.md", "rae/rae_new.png",
-                                 "rae/rae_table.md", "validate/report.md"]
-    assert f"5 file(s) in {out}/" in stdout and f"index: {out / 'index.md'}" in stdout
+    assert manifest["files"] == ["curves/curves.csv", "curves/index.html", "index.html",
+                                 "index.md", "rae/index.html", "rae/rae_new.png",
+                                 "rae/rae_table.md", "validate/index.html", "validate/report.md"]
+    assert f"9 file(s) in {out}/" in stdout and f"report: {out / 'index.html'}" in stdout
     assert not [p for p in out.iterdir() if p.name.startswith("incomplete-")]
 
 

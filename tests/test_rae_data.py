@@ -90,6 +90,20 @@ def test_t10k_files_are_the_test_split(tmp_path, tiny_mnist):
     assert fit | val <= train_rows and not fit & val and len(fit) + len(val) == 360
 
 
+def test_the_test_split_says_where_it_came_from(tmp_path, tiny_mnist):
+    # mutation caught: a folder without t10k-* files silently holding out a share (the source
+    # line names neither the share nor the missing files)
+    images, labels = tiny_mnist
+    _write_pair(tmp_path, images, labels)
+    held_out = load_data(str(tmp_path)).test_source
+    assert held_out == (f"80 of the {N_IMAGES} training images (0.167), held out at random with "
+                        f"seed 0: {tmp_path} has no t10k-* files")
+    _write_pair(tmp_path, images[:120], labels[:120], prefix="t10k")
+    assert load_data(str(tmp_path)).test_source == "the t10k-* files (120 images)"
+    assert load_digits().test_source == ("359 of the 1797 digits (0.2), held out at random "
+                                         "with seed 0")
+
+
 def test_train_size_caps_the_training_split(tmp_path, tiny_mnist):
     _write_pair(tmp_path, *tiny_mnist)
     splits = load_data(str(tmp_path), train_size=250)

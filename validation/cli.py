@@ -27,7 +27,7 @@ import traceback
 from pathlib import Path
 from typing import NoReturn
 
-from validation import outdir
+from validation import outdir, report
 
 # sub-command -> (module, one-line help)
 COMMANDS = {
@@ -97,19 +97,24 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help=f"base random seed, 0 to {SEED_MAX} (default: 0)")
 
 
-def _run_all(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _run_all(parser: argparse.ArgumentParser,
+             args: argparse.Namespace) -> dict[str, tuple[int, float]]:
     out: Path = args.out
     status: dict[str, tuple[int, float]] = {}
     for name in COMMANDS:
-        sub_args = parser.parse_args([name, "--quick", "--out", str(out / name),
-                                      "--device", args.device, "--seed", str(args.seed)])
+        sub_argv = [name, "--quick", "--out", str(out / name), "--device", args.device,
+                    "--seed", str(args.seed)]
+        sub_args = parser.parse_args(sub_argv)
         sub_args.final_out = Path(getattr(args, "final_out", None) or out) / name
         print(f"\n=== sliced-bench {name} --quick ===", flush=True)
         start = time.perf_counter()
         code = importlib.import_module(COMMANDS[name][0]).run(sub_args)
         status[name] = (code, time.perf_counter() - start)
+        if report.run_files(out / name):
+            _write_report(out / name, command=f"sliced-bench {name} --quick", argv=sub_argv,
+                          status={name: status[name]}, manifest=f"../{outdir.MANIFEST}")
     _write_index(out, status)
-    return max(code for code, _ in status.values())
+    return status
 
 
 def _write_index(out: Path, status: dict[str, tuple[int, float]]) -> None:
@@ -127,10 +132,25 @@ def _write_index(out: Path, status: dict[str, tuple[int, float]]) -> None:
     (out / "index.md").write_text("\n".join(lines) + "\n")
 
 
-def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _write_report(folder: Path, **kwargs) -> None:
+    """The run's index.html; a failure to write it costs the page, not the run's results: one
+    line on stderr, and the run is committed without the page."""
+    try:
+        report.write_report(folder, **kwargs)
+    except Exception as err:
+        message = " ".join(str(err).split())
+        print(f"sliced-bench: warning: no {report.REPORT} in {folder.name}/: "
+              f"{type(err).__name__}: {message} (raised at {_where(err)})", file=sys.stderr)
+
+
+def _run(parser: argparse.ArgumentParser,
+         args: argparse.Namespace) -> dict[str, tuple[int, float]]:
+    """Run the command; its (sub-)commands' exit statuses and seconds."""
     if args.command == "all":
         return _run_all(parser, args)
-    return importlib.import_module(COMMANDS[args.command][0]).run(args)
+    start = time.perf_counter()
+    code = importlib.import_module(COMMANDS[args.command][0]).run(args)
+    return {args.command: (code, time.perf_counter() - start)}
 
 
 def _where(exc: BaseException) -> str:
@@ -152,9 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with staging:
             # final_out: where a command may keep what outlives one run (rae's task cache)
-            staging.status = _run(parser, argparse.Namespace(**{**vars(args),
-                                                                 "out": staging.path,
-                                                                 "final_out": args.out}))
+            status = _run(parser, argparse.Namespace(**{**vars(args), "out": staging.path,
+                                                        "final_out": args.out}))
+            staging.status = max(code for code, _ in status.values())
+            # a usage error found by the command itself wrote nothing: no page, so that the
+            # staging folder is discarded and --out left as it was
+            if report.run_files(staging.path):
+                _write_report(staging.path, command=prog, argv=argv, status=status)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; {staging.summary()}", file=sys.stderr)
         return 130
@@ -167,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if staging.outcome == "committed":
         print(f"\n{prog}: {staging.summary()}")
-        if args.command == "all":
-            print(f"index: {args.out / 'index.md'}")
+        if (args.out / report.REPORT).is_file():
+            print(f"report: {args.out / report.REPORT}")
     return staging.status
 
 

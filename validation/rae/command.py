@@ -228,6 +228,7 @@ def run(args: argparse.Namespace, *, registry: Mapping[str, Discrepancy] | None 
     except ValueError as err:
         print(f"sliced-bench rae: error: {err}", file=sys.stderr)
         return 2
+    print(f"sliced-bench rae: test split: {splits.test_source}", flush=True)
     start = time.perf_counter()
     threads = args.threads_per_task
     base = Task("", args.data, args.seed, train_size, plan.config, "", {}, {}, 0.0, None, 0,
@@ -271,7 +272,8 @@ def run(args: argparse.Namespace, *, registry: Mapping[str, Discrepancy] | None 
     runs = [Run(t.method, t.seed, r["metrics"], r["history"], r["samples"],
                 r["reconstructions"]) for t, r in zip(finals, results, strict=True)]
     with fixed_threads(threads):
-        notes = {"data": splits.test.name, "n_train": len(splits.test.x_train),
+        notes = {"data": splits.test.name, "test_split": splits.test_source,
+                 "n_train": len(splits.test.x_train),
                  "n_validation": len(splits.validation.x_test),
                  "n_test": len(splits.test.x_test), "seeds": plan.seeds,
                  "selection_seeds": plan.selection_seeds if trials else [],

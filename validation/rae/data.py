@@ -69,10 +69,12 @@ class ImageData:
 class DataSplits:
     """Training, validation and test images, as two :class:`ImageData` sharing the training
     arrays: ``validation`` (held-out = the validation split) is all that hyper-parameter
-    selection receives; ``test`` (held-out = the test split) serves the final report only."""
+    selection receives; ``test`` (held-out = the test split) serves the final report only.
+    ``test_source`` says what the test split is (files, or a held-out share and its seed)."""
 
     validation: ImageData
     test: ImageData
+    test_source: str = ""
 
     @property
     def name(self) -> str:
@@ -175,14 +177,19 @@ def load_mnist(folder: str | Path, *, seed: int = 0, validation_fraction: float 
                              f"training images are {images.shape[1:]}")
         _check_size(test_source, "test", len(x_test), MIN_HELD_OUT)
         x_train, y_train = images, labels
+        held_out = f"the t10k-* files ({len(x_test)} images)"
     else:
         x_train, y_train, x_test, y_test = _split(images, labels, seed, test_fraction, source)
+        held_out = (f"{len(x_test)} of the {len(images)} training images ({test_fraction:.3g}), "
+                    f"held out at random with seed {seed}: {folder} has no t10k-* files")
     scale = 255.0 if images.dtype == np.uint8 else max(float(images.max()), 1.0)
     data = ImageData(f"mnist:{folder}", _flatten(x_train, scale), y_train.astype(np.int64),
                      _flatten(x_test, scale), y_test.astype(np.int64), tuple(images.shape[1:]),
                      n_classes)
-    return carve_validation(data, seed=seed, fraction=validation_fraction,
-                            train_size=train_size, source=str(source))
+    splits = carve_validation(data, seed=seed, fraction=validation_fraction,
+                              train_size=train_size, source=str(source))
+    splits.test_source = held_out
+    return splits
 
 
 def load_digits(*, seed: int = 0, validation_fraction: float = 1 / 6,
@@ -196,8 +203,11 @@ def load_digits(*, seed: int = 0, validation_fraction: float = 1 / 6,
                                               "digits")
     data = ImageData("digits", _flatten(x_train, 16.0), y_train.astype(np.int64),
                      _flatten(x_test, 16.0), y_test.astype(np.int64), (8, 8))
-    return carve_validation(data, seed=seed, fraction=validation_fraction,
-                            train_size=train_size, source="digits")
+    splits = carve_validation(data, seed=seed, fraction=validation_fraction,
+                              train_size=train_size, source="digits")
+    splits.test_source = (f"{len(x_test)} of the {len(bunch.images)} digits ({test_fraction:.3g}), "
+                          f"held out at random with seed {seed}")
+    return splits
 
 
 def load_data(spec: str, *, seed: int = 0, validation_fraction: float = 1 / 6,

@@ -126,6 +126,8 @@ def markdown(report: Report) -> str:
         f"## RAE comparison on {notes['data']} ({notes['n_train']} train / "
         f"{notes['n_validation']} validation / {notes['n_test']} test images), {n} seed(s)",
         "",
+        f"Test split: {notes['test_split']}.",
+        "",
         f"Setting: {notes['selection']}. Metrics on the test split, mean [95% t interval] over "
         f"{n} seed(s); lower is better for every metric. cost: seconds per epoch over the "
         "plain autoencoder's (none) on the same seed, in this run.",
