@@ -36,7 +36,8 @@ for module in "$@"; do
         mkdir -p mutants
         start=$(date +%s)
         # mutmut draws a progress spinner: keep it in the log
-        if ! nice -n 15 .venv/bin/mutmut run "$pattern" >"$log" 2>&1; then
+        if ! HYPOTHESIS_PROFILE=mutation nice -n 15 .venv/bin/mutmut run "$pattern" \
+                >"$log" 2>&1; then
             tail -n 30 "$log" >&2
             echo "mutation.sh: mutmut failed on $module (log: $log)" >&2
             exit 1
