@@ -2,6 +2,7 @@
 (scripts/mutation.sh samplers/mixture.py; docs/mutation.md lists the equivalent ones)."""
 
 import numpy as np
+import pytest
 import torch
 
 from samplers import MixtureVonMisesFisher, VonMisesFisher
@@ -28,3 +29,19 @@ def test_log_prob_is_the_weighted_logsumexp_of_its_components_in_the_promoted_dt
                               + VonMisesFisher(locs[i], kappa[i]).log_prob(x)
                               for i in range(k)])
     torch.testing.assert_close(got, torch.logsumexp(components, 0), rtol=0, atol=1e-13)
+
+
+def test_locs_errors_name_locs():
+    for bad in ("abc", [[1 + 1j, 0]], torch.tensor([[1, 0]], dtype=torch.complex64)):
+        with pytest.raises(TypeError, match=r"^locs must"):
+            MixtureVonMisesFisher(bad, 1.0)
+
+
+def test_validate_args_false_skips_the_checks_and_true_makes_them():
+    """As in torch.distributions: validate_args=False accepts locations that are not unit
+    (the caller vouches for them), True refuses them."""
+    locs = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    dist = MixtureVonMisesFisher(locs, 1.0, validate_args=False)
+    assert torch.equal(dist.locs, locs)
+    with pytest.raises(ValueError, match="locs"):
+        MixtureVonMisesFisher(locs, 1.0, validate_args=True)
