@@ -134,7 +134,13 @@ def _log_ive_and_excess(nu, x) -> tuple[torch.Tensor, torch.Tensor, torch.dtype]
     log_ive = _debye_log_ive(top, xs)
     # q_m = I_m / I_{m+1} - 1 at m = top, then carried down to m = nu
     q = torch.expm1(-_debye_log_ratio(top, xs))
-    for j in range(1, int(steps.max().item()) + 1 if steps.numel() else 1):
+    n_steps = int(steps.max().item()) if steps.numel() else 0
+    # at most ceil(NU_DEBYE) by construction; a count beyond it means the arithmetic above is
+    # broken, and a loop of that length could run for as long as nu is large
+    if n_steps > math.ceil(NU_DEBYE):
+        raise RuntimeError(f"Bessel recurrence: {n_steps} steps, more than ceil(NU_DEBYE) = "
+                           f"{math.ceil(NU_DEBYE)}")
+    for j in range(1, n_steps + 1):
         active = steps >= j
         m = top - j  # the order whose excess I_m / I_{m+1} - 1 is computed now
         q_new = 2 * (m + 1) / xs - q / (1 + q)

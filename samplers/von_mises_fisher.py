@@ -32,6 +32,20 @@ first makes enough proposals per pending draw that it stays pending with probabi
 1e-3, so reaching the bound means the inputs broke the arithmetic (NaN): it raises instead of
 looping forever."""
 
+MIN_ACCEPTANCE = 0.1
+"""An acceptance rate below this over :data:`MIN_PROPOSALS` or more proposals stops the rejection
+loop at once. Wood's envelope accepts above 0.65 (and the biased envelopes the statistical checks
+plant, above 0.55), so a correct loop meets it with probability below 1e-100; a broken acceptance
+test would otherwise spend all :data:`MAX_ROUNDS` rounds on pools up to 22 times the missing
+draws, thousands of times a correct call's work, before raising."""
+
+MIN_PROPOSALS = 1000
+
+
+def _hopeless(proposed: int, accepted: int) -> bool:
+    """Whether ``accepted`` of ``proposed`` is an acceptance rate no working envelope gives."""
+    return proposed >= MIN_PROPOSALS and accepted < MIN_ACCEPTANCE * proposed
+
 
 def _ops(x):
     """``math`` for a Python float, ``torch`` for a tensor: the Wood constants serve both."""
@@ -151,7 +165,7 @@ def _wood_shared_kappa(kappa: torch.Tensor, n_draws: int, d: int, generator,
     draws, so each round proposes ``need / rate`` with a margin (Wood's acceptance rate is
     above 0.65 for every (d, kappa)) and keeps the first ``need`` accepted: one round almost
     always. Returns ``(1 - t, 1 + t)`` of shape (n_draws,), or ``(None, pending)`` after
-    :data:`MAX_ROUNDS` rounds.
+    :data:`MAX_ROUNDS` rounds or at a hopeless acceptance rate (:data:`MIN_ACCEPTANCE`).
     """
     k = float(kappa[0])
     test = _WoodTest(*_wood_constants(k, d, None if envelope is None else float(envelope[0])),
@@ -161,6 +175,7 @@ def _wood_shared_kappa(kappa: torch.Tensor, n_draws: int, d: int, generator,
     # high one a round
     rate = 0.66 + 0.34 * math.exp(-k / d)
     one_minus_t, one_plus_t, need = [], [], n_draws
+    proposed = accepted_total = 0
     for _ in range(MAX_ROUNDS):
         if need == 0:
             if len(one_minus_t) == 1:
@@ -179,6 +194,9 @@ def _wood_shared_kappa(kappa: torch.Tensor, n_draws: int, d: int, generator,
         one_plus_t.append(one_plus_w[:, 0].index_select(0, accepted))
         need -= accepted.shape[0]
         rate = max(0.05, n_accepted / count)
+        proposed, accepted_total = proposed + count, accepted_total + n_accepted
+        if need and _hopeless(proposed, accepted_total):
+            break
     return None, need
 
 
@@ -189,26 +207,32 @@ def _wood_per_draw_kappa(kappa: torch.Tensor, n_draws: int, d: int, generator,
     One proposal per draw first; then each pending draw gets ``R`` proposals per round, ``R``
     chosen from the first round's acceptance rate so that a draw stays pending with
     probability below 1e-3, and keeps its first accepted one. Returns ``(1 - t, 1 + t)`` of
-    shape (n_draws,), or ``(None, pending)`` after :data:`MAX_ROUNDS` rounds.
+    shape (n_draws,), or ``(None, pending)`` after :data:`MAX_ROUNDS` rounds or at a hopeless
+    acceptance rate (:data:`MIN_ACCEPTANCE`).
     """
     test = _WoodTest(*(c.unsqueeze(1) for c in (*_wood_constants(kappa, d, envelope), -kappa)))
     one_minus_w, one_plus_w, accept = _wood_proposals(test, d - 1, (n_draws, 1), generator,
                                                       kappa)
     one_minus_t, one_plus_t = one_minus_w[:, 0], one_plus_w[:, 0]
     pending = torch.nonzero(~accept[:, 0]).squeeze(1)
+    proposed, accepted = n_draws, n_draws - pending.shape[0]
     if tally is not None:
-        tally.proposed += n_draws
-        tally.accepted += n_draws - pending.shape[0]
+        tally.proposed += proposed
+        tally.accepted += accepted
     rate = max(1 - pending.shape[0] / max(n_draws, 1), 0.05)
     proposals = min(64, max(1, math.ceil(math.log(1e-3) / math.log1p(-min(rate, 0.999)))))
     for _ in range(MAX_ROUNDS - 1):
         if pending.shape[0] == 0:
             return one_minus_t, one_plus_t
+        if _hopeless(proposed, accepted):
+            break
         one_minus_w, one_plus_w, accept = _wood_proposals(
             test.rows(pending), d - 1, (pending.shape[0], proposals), generator, kappa)
+        n_accepted = int(accept.sum())
+        proposed, accepted = proposed + accept.numel(), accepted + n_accepted
         if tally is not None:
             tally.proposed += accept.numel()
-            tally.accepted += int(accept.sum())
+            tally.accepted += n_accepted
         first = accept.to(torch.uint8).argmax(dim=1, keepdim=True)
         row_ok = accept.any(dim=1)
         done = pending[row_ok]
@@ -233,7 +257,8 @@ def _wood(
     ``kappa`` has shape (1,) (one shared value, the common case: :func:`_wood_shared_kappa`)
     or (n_draws,) (:func:`_wood_per_draw_kappa`); ``b`` overrides Wood's envelope parameter
     (same shape). No Python-level loop over draws, everything on the device, at most
-    :data:`MAX_ROUNDS` rounds.
+    :data:`MAX_ROUNDS` rounds; it raises as soon as the acceptance rate shows the envelope or
+    the test broken (:data:`MIN_ACCEPTANCE`).
 
     ``tally``, when given, counts every proposal and every accepted one, so that
     ``accepted / proposed`` estimates the acceptance probability (the surplus accepted
@@ -246,7 +271,8 @@ def _wood(
         return one_minus_t, one_plus_t
     raise RuntimeError(
         f"von Mises-Fisher rejection sampler: {one_plus_t} of {n_draws} draws still "
-        f"rejected after {MAX_ROUNDS} rounds (d={d}, concentration in "
+        f"rejected after {MAX_ROUNDS} rounds or at an acceptance rate below "
+        f"{MIN_ACCEPTANCE} (d={d}, concentration in "
         f"[{kappa.min().item():.3g}, {kappa.max().item():.3g}]); the envelope is broken"
     )
 

@@ -1,0 +1,47 @@
+"""Tests that kill the mutants of samplers/mixture.py that the rest of the suite let through
+(scripts/mutation.sh samplers/mixture.py; docs/mutation.md lists the equivalent ones)."""
+
+import numpy as np
+import pytest
+import torch
+
+from samplers import MixtureVonMisesFisher, VonMisesFisher
+
+F32, F64 = torch.float32, torch.float64
+
+
+def test_log_prob_is_the_weighted_logsumexp_of_its_components_in_the_promoted_dtype():
+    """The mixture's density is sum_i w_i p_i(x): its log equals logsumexp_i(log w_i +
+    log p_i(x)) with each p_i the single-component vMF, term by term in the promoted dtype
+    (float32 parameters, float64 points: float64). Adding log w_i and log C_d(kappa_i) in
+    float32 before the promotion moves the result by about 1e-7."""
+    k, d = 3, 5
+    rng = np.random.default_rng(7)
+    locs = rng.standard_normal((k, d))
+    locs = torch.tensor(locs / np.linalg.norm(locs, axis=1, keepdims=True), dtype=F32)
+    kappa = torch.tensor([0.7, 3.0, 25.0], dtype=F32)
+    weights = torch.tensor([0.2, 0.3, 0.5], dtype=F32)
+    x = rng.standard_normal((6, d))
+    x = torch.tensor(x / np.linalg.norm(x, axis=1, keepdims=True), dtype=F64)
+    got = MixtureVonMisesFisher(locs, kappa, weights).log_prob(x)
+    assert got.dtype == F64
+    components = torch.stack([torch.log(weights[i]).double()
+                              + VonMisesFisher(locs[i], kappa[i]).log_prob(x)
+                              for i in range(k)])
+    torch.testing.assert_close(got, torch.logsumexp(components, 0), rtol=0, atol=1e-13)
+
+
+def test_locs_errors_name_locs():
+    for bad in ("abc", [[1 + 1j, 0]], torch.tensor([[1, 0]], dtype=torch.complex64)):
+        with pytest.raises(TypeError, match=r"^locs must"):
+            MixtureVonMisesFisher(bad, 1.0)
+
+
+def test_validate_args_false_skips_the_checks_and_true_makes_them():
+    """As in torch.distributions: validate_args=False accepts locations that are not unit
+    (the caller vouches for them), True refuses them."""
+    locs = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    dist = MixtureVonMisesFisher(locs, 1.0, validate_args=False)
+    assert torch.equal(dist.locs, locs)
+    with pytest.raises(ValueError, match="locs"):
+        MixtureVonMisesFisher(locs, 1.0, validate_args=True)
