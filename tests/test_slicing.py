@@ -39,7 +39,10 @@ STORED = {"sw": 0.6119902125868759, "max_sw": 0.9151216322378306, "sfg": 2.21768
           "max_sfg": 4.481676029643314, "ssfg": 3.064226953781019,
           "mssfg": 2.9599504067832703, "pssfg": 2.658850020229646,
           # added with the distributional entries (their first values)
-          "dsw": 0.7041482518656653, "dsfg": 3.1782665720774754}
+          "dsw": 0.7041482518656653, "dsfg": 3.1782665720774754,
+          # the energy-based entries, at their introduction (they came with the schemes)
+          "ebsw": 0.6356750077096297, "ebsfg": 2.435575260464645,
+          "sir_ebsw": 0.6562910240586504, "mh_ebsw": 0.6070769617783256}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
