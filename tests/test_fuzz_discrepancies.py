@@ -326,7 +326,9 @@ def check_float32_against_float64(call: Call, value: torch.Tensor, P: np.ndarray
     rounded = {"X": call.held(call.X), "Y": call.held(call.Y)}
     P = P / np.linalg.norm(P, axis=0)  # unit in float64 (float32's are within its tolerance)
     exact64, err64 = call.exact(P, dtype=torch.float64, **rounded)
-    if "projections" in call.kw:
+    # a resampled estimator's accept / resample decisions are discontinuous in the costs, so
+    # float64 may take another path on the same seed: only the slices' range binds it
+    if "projections" in call.kw and not call.spec.resampled:
         value64 = call(**rounded, dtype=torch.float64, projections=P)
         assert close(value, value64, err + err64), ("float32 vs float64", float(value),
                                                     float(value64))
