@@ -299,8 +299,8 @@ def dsw_in_convention(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray
 
     Each of the ``n_iter`` Adam steps maximises
 
-    .. math:: n^{1/p}\, SW_p(f_\phi(	heta_{1..L})) - \lambda rac{1}{L^2}\sum_{l, l'}
-              |f_\phi(	heta_l)^	op f_\phi(	heta_{l'})|
+    .. math:: n^{1/p}\, SW_p(f_\phi(\theta_{1..L})) - \lambda \frac{1}{L^2}\sum_{l, l'}
+              |f_\phi(\theta_l)^\top f_\phi(\theta_{l'})|
 
     (each slice summed over the n samples under the root, the mean of :math:`|\cos|` over all
     :math:`L^2` pairs, diagonal included), where :func:`discrepancies.dsw` divides SW by its
