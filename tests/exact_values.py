@@ -12,13 +12,15 @@ eps, and are in terms of the data:
 
 - every projected value (centred or not) is within delta = (2d + n + m + 8) eps M of its exact
   value, M = sum_k |theta_k| 2 max_i |x_ik| over both clouds (the product, the centring, the
-  directions' own rounding);
+  directions' own rounding); for the structure term, which a common shift of a cloud leaves
+  alone, the centred projections' differences are within 2 delta_c, delta_c = (2d + 8) eps
+  sum_k |theta_k| max_i |x_ik - mean_k| (the error of the mean is such a shift);
 - W_p (the p-th root, one slice or SW over slices) is 1-Lipschitz in the support points for
   the sup norm, so its error is at most 2 delta, plus (n + m + L + 8) eps G for the powers,
   sums and roots (G the largest gap, which bounds the value);
 - FG_beta, per coupling sigma: the transport mean moves by at most
   mean_i[(|g_i|(1 + eps) + 3 delta)^p - |g_i|^p] + (n + 4) eps T, and the structure mean by
-  (1/n^2) sum_ij [(|ds_ij| + 4 delta)^2 (|dt_ij| + 4 delta)^2 - ds_ij^2 dt_ij^2] plus
+  (1/n^2) sum_ij [(|ds_ij| + 4 delta_c)^2 (|dt_ij| + 4 delta_c)^2 - ds_ij^2 dt_ij^2] plus
   (n + 16) eps times the sum of the absolute values of the moment expansion the package
   evaluates (2 mean(s^2 t^2) + 2 mean(s^2)(mean(s^2) + mean(t^2)) + 4 est^2 +
   8 |est|(mean(a^2) + mean(b^2)), est = mean(a^2) - mean(b^2), the one subtraction that can
@@ -83,6 +85,11 @@ class Exact:
         self.floor = 16 * (n + m + 4) * mpf(tiny)
         self.n_slices = L
         top = np.maximum(np.abs(X).max(axis=0), np.abs(Y).max(axis=0))
+        # the package centres each cloud before projecting it for FG: an error of the mean is
+        # one shift of the whole cloud, which the structure term does not see, so its points
+        # move only by the rounding of the centred values and of their projection
+        spread = np.maximum(np.abs(X - X.mean(axis=0)).max(axis=0),
+                            np.abs(Y - Y.mean(axis=0)).max(axis=0)) * (1 + 1e-12)
         self.values, self.errors = [], []
         for theta in P.T:
             thetam = [mpf(float(t)) for t in theta]
@@ -90,7 +97,10 @@ class Exact:
             delta = (2 * d + n + m + 8) * self.eps * M
             u, v = _project(X, thetam), _project(Y, thetam)
             if fused:
-                value, error = self._fg(u, v, mpf(beta), delta)
+                centred = mpmath.fsum(abs(t) * mpf(float(z))
+                                      for t, z in zip(thetam, spread, strict=True))
+                value, error = self._fg(u, v, mpf(beta), delta,
+                                        (2 * d + 8) * self.eps * centred)
             else:
                 aw = [mpf(1) / n] * n if a is None else [mpf(float(w)) for w in a]
                 bw = [mpf(1) / m] * m if b is None else [mpf(float(w)) for w in b]
@@ -110,7 +120,7 @@ class Exact:
                             for mass, x, y in coupling)
         return wpp, error + (count + 4) * self.eps * wpp
 
-    def _fg(self, u, v, beta, delta):
+    def _fg(self, u, v, beta, delta, delta_centred):
         p, eps, n = self.p, self.eps, len(u)
         us, vs = sorted(u), sorted(v)
         ubar, vbar = mpmath.fsum(us) / n, mpmath.fsum(vs) / n
@@ -135,7 +145,8 @@ class Exact:
                 es2 = mpmath.fsum(s * s for s in s_c) / n
                 absolute = (2 * mst2 + 2 * es2 * (2 * (ma2 + mb2) + es2) + 4 * est**2
                             + 8 * abs(est) * (ma2 + mb2))
-                S_err = mpmath.fsum((abs(ds) + 4 * delta) ** 2 * (abs(dt) + 4 * delta) ** 2
+                shift = 4 * delta_centred
+                S_err = mpmath.fsum((abs(ds) + shift) ** 2 * (abs(dt) + shift) ** 2
                                     - (ds * dt) ** 2 for ds, dt in pairs) / n**2
                 S_err += (n + 16) * eps * absolute
             value = (1 - beta) * T + beta * S
@@ -168,3 +179,20 @@ class Exact:
                                 for c in range(k)) / k
             error += (self.n_slices + 2) * eps * value
         return value, error + 8 * eps * value + self.floor
+
+
+def upper_bound(X, Y, *, fused: bool, root: bool, beta: float | None, p: float):
+    """A bound on the value over every direction (so over every law of directions): a slice's
+    gap |theta^T (x_i - y_j)| is at most ||x_i - y_j|| and a difference of squared projected
+    distances at most the larger squared diameter, so W_p <= max ||x_i - y_j|| and
+    FG_beta <= (1 - beta) max ||x_i - y_j||^p + beta max(diam X, diam Y)^4."""
+    def largest_distance(A, B):
+        return max(mpmath.sqrt(mpmath.fsum((mpf(float(x)) - mpf(float(y))) ** 2
+                                           for x, y in zip(a, b, strict=True)))
+                   for a in A for b in B)
+
+    across = largest_distance(X, Y)
+    if not fused:
+        return across if root else across ** mpf(p)
+    diameter = max(largest_distance(X, X), largest_distance(Y, Y))
+    return (1 - mpf(beta)) * across ** mpf(p) + mpf(beta) * diameter**4

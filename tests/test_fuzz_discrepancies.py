@@ -47,12 +47,13 @@ import mpmath
 import numpy as np
 import pytest
 import torch
-from exact_values import Exact
+from exact_values import Exact, upper_bound
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import discrepancies._directions as directions_module
 from discrepancies import REGISTRY, sfg
+from discrepancies._inputs import fused_rescaling
 from samplers.constraints import weight_sum_tolerance
 
 # log10 of the data's size where the FG family is rescaled and its value still representable
@@ -128,6 +129,11 @@ class Call:
                       p=self.kw["p"], eps=finfo.eps, tiny=finfo.tiny)
         return exact.combine(COMBINED.get(self.spec.slicing_law, "convex"),
                              self.spec.n_components(self.kw))
+
+    def bound(self):
+        """A bound on the value over every direction (:func:`exact_values.upper_bound`)."""
+        return upper_bound(self.held(self.X), self.held(self.Y), fused=self.spec.fused,
+                           root=self.spec.root, beta=self.kw.get("beta"), p=self.kw["p"])
 
 
 def _dyadic(w: np.ndarray) -> np.ndarray:
@@ -206,21 +212,6 @@ def valid_seed(seed: object) -> bool:
     return isinstance(seed, int) and 0 <= seed < 2**64
 
 
-def directions(call: Call) -> np.ndarray | None:
-    """The (d, L) directions the call uses, as it holds them: the given ones, or for the
-    spherical family those its draws at ``loc`` give (logged by the same call on the data
-    rescaled to unit size by a power of two, which leaves the draws alone)."""
-    if "projections" in call.kw:
-        return call.held(call.kw["projections"])
-    top = max(np.abs(call.X).max(), np.abs(call.Y).max())
-    k = math.frexp(top)[1] if top > 0 else 0
-    try:
-        _, log = call(X=np.ldexp(call.X, -k), Y=np.ldexp(call.Y, -k), log=True)
-    except ValueError:  # refused at unit size too (p > 100 for the FG family)
-        return None
-    return log["projections"].double().numpy()
-
-
 def verdict(call: Call) -> tuple[list[str], list[str]]:
     """The patterns of the errors that are due (at least one must be raised) and of those that
     are tolerated (near a limit of the rules), from the input alone."""
@@ -238,23 +229,47 @@ def verdict(call: Call) -> tuple[list[str], list[str]]:
             open_.append(r"^a must sum to 1")
     if call.spec.fused and p > 100:
         open_.append(FG_P_LIMIT)
-    P = None if due else directions(call)
-    if P is None and not due:  # no draws to decide on: the range is left open
-        open_.append(NOT_REPRESENTABLE)
-    elif not due:
-        value, _ = call.exact(P)
+    if due:
+        return due, open_
+    largest = mpmath.mpf(float(torch.finfo(call.dtype).max))
+    if "projections" in call.kw:  # the directions are known: the exact value decides
+        value, _ = call.exact(call.held(call.kw["projections"]))
         low, high = value if isinstance(value, tuple) else (value, value)
-        largest = mpmath.mpf(float(torch.finfo(call.dtype).max))
         if low > largest * (1 + RANGE_BAND):
             due.append(NOT_REPRESENTABLE)
         elif high > largest * (1 - RANGE_BAND):
             open_.append(NOT_REPRESENTABLE)
+    elif call.bound() > largest * (1 - RANGE_BAND):
+        # drawn directions (which the package may draw differently on another path, so no
+        # other call's draws stand in for them): a bound over every direction leaves the
+        # error open; a returned value is then checked on its own logged draws
+        open_.append(NOT_REPRESENTABLE)
     return due, open_
+
+
+def fg_rescaling_bug(call: Call) -> bool:
+    """Whether the call meets the known bug of :func:`test_fg_rescaling_keeps_the_transport_term`
+    (the package's rescaling of the FG family rounds beta' to 1 or 0 with 0 < beta < 1, and
+    then drops a term): such examples are left out until it is fixed, so that CI stays green
+    on the rest; that strict xfail fails as soon as the bug is fixed, and this must go then."""
+    beta, p = call.kw.get("beta"), call.kw["p"]
+    if not call.spec.fused or not 0 < beta < 1 or p < 1:
+        return False
+    X, Y = (torch.as_tensor(Z).to(call.dtype) for Z in (call.X, call.Y))
+    try:
+        rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + call.kw["n_projections"]
+                                   if "n_projections" in call.kw
+                                   else 2 * X.shape[0] + call.kw["projections"].shape[1])
+    except ValueError:
+        return False
+    return rescaled is not None and rescaled.beta in (0.0, 1.0)
 
 
 def run_property(call: Call) -> str:
     """Exactly the outcome :func:`verdict` decides; returns "error" or "value" (the latter
-    after the invariances)."""
+    after the invariances), or "known" for an example of the known FG rescaling bug."""
+    if fg_rescaling_bug(call):
+        return "known"
     due, open_ = verdict(call)
     try:
         value, log = call(log=True)
@@ -264,6 +279,10 @@ def run_property(call: Call) -> str:
         assert any(re.search(p, message) for p in due + open_), (due + open_, message)
         return "error"
     assert not due, f"a value where an error is due ({due}): {value}"
+    exact, _ = call.exact(log["projections"].double().numpy())
+    low = exact[0] if isinstance(exact, tuple) else exact
+    largest = mpmath.mpf(float(torch.finfo(call.dtype).max))
+    assert low <= largest * (1 + RANGE_BAND), f"a value where an error is due: {value}"
     check_invariances(call, value, log)
     return "value"
 
