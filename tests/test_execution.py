@@ -169,3 +169,11 @@ def test_two_ranks_without_the_allreduce_miss_half_the_gradient(ranks):
 
 def test_case_keywords_draw_directions():
     assert CASE_KEYWORDS["n_projections"] >= 2 * 5  # mssfg: 5 components, 2 ranks
+
+
+def test_two_ranks_share_the_seed_drawn_for_seed_none(ranks):
+    """The ranks' global generators differ (seeded 100 + rank), yet seed=None draws the same
+    directions on both: the first rank's seed is sent to all."""
+    first, second = (rank["seedless"] for rank in ranks)
+    assert torch.equal(first["projections"], second["projections"])
+    assert torch.equal(first["per_slice"], second["per_slice"])

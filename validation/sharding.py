@@ -61,8 +61,9 @@ def registry_cases() -> list[tuple[str, torch.dtype, int | None]]:
 
 def registry_on_ranks(rank: int, world: int) -> dict:
     """On one rank of the default group: every case of :func:`registry_cases`; the error a
-    rank holding a different X raises; and, as a mutation check, SW's gradient with the
-    inputs' all-reduce left out (each rank then holds only its own slices' part)."""
+    rank holding a different X raises; a ``seed=None`` call's log; and, as a mutation check,
+    SW's gradient with the inputs' all-reduce left out (each rank then holds only its own
+    slices' part)."""
     group = dist.group.WORLD
     out = {"cases": {case: evaluate(*case, group) for case in registry_cases()}}
     X, Y = case_data(torch.float64, shift=float(rank))
@@ -71,6 +72,10 @@ def registry_on_ranks(rank: int, world: int) -> dict:
         out["mismatch"] = None
     except ValueError as error:
         out["mismatch"] = str(error)
+    # seed=None: each rank's global generator differs, the first rank's draw is used by all
+    torch.manual_seed(100 + rank)
+    X, Y = case_data(torch.float64)
+    out["seedless"] = REGISTRY["sw"](X, Y, group=group, n_projections=10, log=True)[1]
     copy = _execution._CopyToGroup.apply
     _execution._CopyToGroup.apply = lambda group, *tensors: tensors
     try:
