@@ -1,6 +1,8 @@
 """Tests that kill the mutants of samplers/mixture.py that the rest of the suite let through
 (scripts/mutation.sh samplers/mixture.py; docs/mutation.md lists the equivalent ones)."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -45,3 +47,9 @@ def test_validate_args_false_skips_the_checks_and_true_makes_them():
     assert torch.equal(dist.locs, locs)
     with pytest.raises(ValueError, match="locs"):
         MixtureVonMisesFisher(locs, 1.0, validate_args=True)
+
+
+def test_no_component_is_refused_naming_the_rows_of_locs():
+    message = "locs.shape[0] must be >= 1 (one row per component), got locs.shape[0]=0"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        MixtureVonMisesFisher(torch.zeros(0, 3), 1.0)
