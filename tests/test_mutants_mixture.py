@@ -49,7 +49,19 @@ def test_validate_args_false_skips_the_checks_and_true_makes_them():
         MixtureVonMisesFisher(locs, 1.0, validate_args=True)
 
 
-def test_no_component_is_refused_naming_the_rows_of_locs():
-    message = "locs.shape[0] must be >= 1 (one row per component), got locs.shape[0]=0"
+E2 = torch.eye(3)[:2]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((torch.zeros(0, 3), 1.0),
+     "locs.shape[0] must be >= 1 (one row per component), got locs.shape[0]=0"),
+    ((torch.ones(3), 1.0), "locs must have shape (k, d), got shape (3,)"),
+    ((torch.ones(2, 1), 1.0),
+     "locs.shape[1] must be >= 2 (the sphere S^(d-1) in R^d), got locs.shape[1]=1"),
+    ((E2, torch.ones(3)), "concentrations must be a scalar or have shape (2,), got (3,)"),
+    ((E2, 1.0, torch.ones(3) / 3), "weights must have shape (2,), got (3,)"),
+    ((E2, -1.0), "concentrations must be finite and >= 0, got concentrations=-1.0"),
+])
+def test_bad_parameters_are_refused_with_the_message_that_names_them(args, message):
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
-        MixtureVonMisesFisher(torch.zeros(0, 3), 1.0)
+        MixtureVonMisesFisher(*args)
