@@ -99,3 +99,11 @@ def test_parameters_are_held_as_given_in_the_dtype_of_locs():
     assert dist.n_components == 2 and dist.dim == 3
     uniform = MixtureVonMisesFisher(locs, 3.0)
     assert uniform.weights.tolist() == [0.5, 0.5] and uniform.concentrations.tolist() == [3, 3]
+
+
+def test_float16_locs_hold_float32_weights_and_concentrations():
+    """'Held in the dtype of locs promoted to at least float32' (the docstring)."""
+    locs = torch.eye(3, dtype=torch.float16)[:2]
+    dist = MixtureVonMisesFisher(locs, torch.tensor([1.0, 2.0], dtype=torch.float16),
+                                 torch.tensor([0.25, 0.75], dtype=torch.float16))
+    assert dist.weights.dtype == F32 and dist.concentrations.dtype == F32
