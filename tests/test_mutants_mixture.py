@@ -107,3 +107,15 @@ def test_float16_locs_hold_float32_weights_and_concentrations():
     dist = MixtureVonMisesFisher(locs, torch.tensor([1.0, 2.0], dtype=torch.float16),
                                  torch.tensor([0.25, 0.75], dtype=torch.float16))
     assert dist.weights.dtype == F32 and dist.concentrations.dtype == F32
+
+
+def test_shapes_and_validate_args_reach_the_distribution():
+    """batch shape (), event shape (d,); validate_args=False also skips the check of the points
+    given to log_prob (torch.distributions' convention), True makes it."""
+    locs = torch.eye(3, dtype=F64)[:2]
+    dist = MixtureVonMisesFisher(locs, 1.0, validate_args=False)
+    assert dist.batch_shape == () and dist.event_shape == (3,)
+    off_sphere = torch.tensor([2.0, 0.0, 0.0], dtype=F64)
+    assert torch.isfinite(dist.log_prob(off_sphere))
+    with pytest.raises(ValueError):
+        MixtureVonMisesFisher(locs, 1.0, validate_args=True).log_prob(off_sphere)
