@@ -351,8 +351,10 @@ class Rescaled:
     """Point clouds moved to a safe range, and the way back.
 
     ``X``, ``Y`` are the caller's clouds times a power of two (exact), in float64 (float32 on
-    MPS); ``beta`` the fused weight to use on them (FG family). A value ``v`` computed on them
-    is the caller's ``2**log2_factor * v`` (:meth:`restore`).
+    MPS); for the FG family, ``beta`` and ``transport_weight`` the weights of the structure
+    and the transport terms to use on them (see :func:`fused_rescaling`; not ``1 - beta``
+    for the latter). A value ``v`` computed on them is the caller's ``2**log2_factor * v``
+    (:meth:`restore`).
     """
 
     X: torch.Tensor
@@ -360,6 +362,7 @@ class Rescaled:
     log2_factor: float
     dtype: torch.dtype
     beta: float | None = None
+    transport_weight: float | None = None
 
     def cast(self, t: torch.Tensor | None) -> torch.Tensor | None:
         """Directions or weights in the working dtype (None stays None)."""
@@ -419,10 +422,10 @@ def _range_exponent(X: torch.Tensor, Y: torch.Tensor, degree: float, count: int)
 
 
 def _rescaled(X: torch.Tensor, Y: torch.Tensor, exponent: int, log2_factor: float,
-              beta: float | None = None) -> Rescaled:
+              beta: float | None = None, transport_weight: float | None = None) -> Rescaled:
     work = widest_float(X.device)
     return Rescaled(times_pow2(X.to(work), -exponent), times_pow2(Y.to(work), -exponent),
-                    log2_factor, X.dtype, beta)
+                    log2_factor, X.dtype, beta, transport_weight)
 
 
 def range_rescaling(X: torch.Tensor, Y: torch.Tensor, p: float, count: int) -> Rescaled | None:
@@ -441,14 +444,25 @@ _FUSED_MAX_P = 100
 def fused_rescaling(X: torch.Tensor, Y: torch.Tensor, beta: float, p: float,
                     count: int) -> Rescaled | None:
     r"""For the FG family: None when FG_beta on X, Y stays in range in their dtype, else X, Y
-    rescaled by :math:`s = 2^e` (:class:`Rescaled`) and the fused weight to use on them.
+    rescaled by :math:`s = 2^e` (:class:`Rescaled`) and the two terms' weights to use on them.
 
     The transport term is p-homogeneous and the structure term 4-homogeneous, so for each
-    coupling :math:`(1-\beta) s^p T + \beta s^4 S = c\,[(1-\beta') T + \beta' S]` with
-    :math:`c = (1-\beta) s^p + \beta s^4` and :math:`\beta' = \beta s^4 / c`: FG_beta on the
-    caller's data is c times FG_beta' on the rescaled data, slice by slice, with the same
-    coupling and the same maximising direction or location. ``log2_factor`` is
-    :math:`\log_2 c`, computed without forming :math:`s^p`.
+    coupling
+
+    .. math::
+        (1-\beta)\, s^p\, T + \beta\, s^4 S = c\,(w_T\, T + w_S\, S), \qquad
+        w_T = (1-\beta)\, s^p / c, \quad w_S = \beta\, s^4 / c,
+
+    with :math:`c = 2^{\max(\log_2((1-\beta) s^p),\, \log_2(\beta s^4))}`: FG_beta on the
+    caller's data is c times the cost with weights :math:`(w_T, w_S)` on the rescaled data,
+    slice by slice, with the same coupling and the same maximising direction or location
+    (``transport_weight`` and ``beta`` of the result; ``log2_factor`` is :math:`\log_2 c`).
+    Each weight is computed from its own logarithm (the larger is 1 up to rounding): a convex
+    pair :math:`(1 - \beta', \beta')` would round :math:`\beta'` to 1 or 0 once the two
+    terms' scale factors differ by more than :math:`2^{53}`, and drop the other term. A weight
+    is 0 only below float64's smallest number (:math:`2^{-1074}`); its term on the rescaled
+    data (entries below 2) is then below :math:`2^{\max(p, 4) + 4 - 1074}`, under the last bit
+    of the other term unless that one is itself within :math:`2^{60}` of float64's underflow.
 
     The p-th powers of the rescaled gaps (at most 2) must also stay above float64's smallest
     number, which holds for gaps down to 2^-9 of the largest when p <= 100; beyond that the
@@ -464,7 +478,17 @@ def fused_rescaling(X: torch.Tensor, Y: torch.Tensor, beta: float, p: float,
                          f"leave the range of {X.dtype}, and of float64 after rescaling")
     structure = math.log2(beta) + 4 * exponent if beta > 0 else -math.inf
     transport = math.log2(1 - beta) + p * exponent if beta < 1 else -math.inf
-    high, low = max(structure, transport), min(structure, transport)
-    log2_factor = high + math.log2(1 + 2.0 ** (low - high))
-    scaled_beta = min(1.0, 2.0 ** (structure - log2_factor))
-    return _rescaled(X, Y, exponent, log2_factor, scaled_beta)
+    log2_factor = max(structure, transport)
+    return _rescaled(X, Y, exponent, log2_factor,
+                     _term_weight(beta, 4 * exponent - log2_factor),
+                     _term_weight(1 - beta, p * exponent - log2_factor))
+
+
+def _term_weight(coefficient: float, log2_scale: float) -> float:
+    """``coefficient * 2**log2_scale`` (0 for a zero coefficient), the power of two applied
+    exactly by ``ldexp`` and only its fractional part rounded: no intermediate leaves the
+    range, and the result is 0 only where it is below float64's smallest number."""
+    if coefficient == 0:
+        return 0.0
+    whole = math.floor(log2_scale)
+    return math.ldexp(coefficient * 2.0 ** (log2_scale - whole), whole)

@@ -204,7 +204,8 @@ class SortedFG(NamedTuple):
 
 
 def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float,
-              p: float, workspace: K.Workspace | None = None) -> SortedFG:
+              p: float, workspace: K.Workspace | None = None,
+              transport_weight: float | None = None) -> SortedFG:
     r"""FG_beta on each row of sorted, centred projections: the fused cost's one kernel.
 
     Row l holds :math:`a = \mathrm{sort}(\theta^\top(x_i - \bar x))` and
@@ -215,9 +216,13 @@ def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float
     :math:`s = a - w`, :math:`t = a + w` (both centred) and bars row means,
 
     .. math::
-        FG = (1-\beta)\,\overline{|s + \delta|^p}
+        FG = w_T\,\overline{|s + \delta|^p}
         + \beta\big(2\,\overline{s^2 t^2} + 2\,\overline{s^2}\,\overline{t^2}
         + 4\,\overline{s t}^2\big),
+
+    with the transport weight :math:`w_T = 1 - \beta` unless ``transport_weight`` gives it
+    (rescaled data, :func:`discrepancies._inputs.fused_rescaling`, where the two weights are
+    not a convex pair and :math:`1 - \beta` would round one of them away),
 
     the second term being :math:`\frac1{n^2}\sum_{ij}(s_i - s_j)^2(t_i - t_j)^2
     = \frac1{n^2}\sum_{ij}((u_i - u_j)^2 - (w_i - w_j)^2)^2` expanded into moments: a sum of
@@ -235,9 +240,12 @@ def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float
         Rows sorted in increasing order, centred.
     delta : torch.Tensor, shape (L,)
     beta : float in [0, 1]
+        The structure term's weight.
     p : float >= 1
     workspace : discrepancies._kernels.Workspace, optional
         Where the (2, L, n) work buffers come from (fresh ones without it).
+    transport_weight : float >= 0, optional
+        The transport term's weight :math:`w_T`; ``1 - beta`` when None.
 
     Returns
     -------
@@ -252,9 +260,10 @@ def fg_sorted(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, beta: float
     torch.sub(a, b, out=s[0])
     torch.sub(a, b_reversed, out=s[1])
     es2 = K.row_mean_product(s, s)  # (2, L)
-    if beta < 1:
+    w_t = 1 - beta if transport_weight is None else transport_weight
+    if w_t > 0:
         transport = es2 + delta * delta if p == 2 else _abs_pow(s + delta.unsqueeze(1), p).mean(-1)
-        values = (1 - beta) * transport
+        values = w_t * transport
     else:
         values = torch.zeros_like(es2)
     st = st_anti = None
@@ -287,6 +296,7 @@ def _structure(a: torch.Tensor, w: torch.Tensor, s: torch.Tensor, es2: torch.Ten
 
 def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forward: SortedFG,
                    beta: float, p: float, weights: torch.Tensor,
+                   transport_weight: float | None = None,
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""The gradient of :math:`\sum_l c_l FG_l` (``weights`` c, shape (L,)) with respect to
     the inputs of :func:`fg_sorted`, in closed form, for the couplings it chose (``forward``,
@@ -302,10 +312,12 @@ def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forwar
 
     with :math:`\alpha_{a,w} = 4\beta(\overline{s^2} + \overline{t^2} \pm 4\,\overline{st})`,
     :math:`\gamma = 4\beta(\overline{s^2} - \overline{t^2})` and
-    :math:`\omega = (1-\beta)\,p\,|s+\delta|^{p-1}\mathrm{sign}(s+\delta)` (for p = 2,
-    :math:`\omega = 2(1-\beta)(a - w + \delta)`, folded into :math:`\alpha` and
-    :math:`\gamma`). It differs from the gradient of the fused cost of the uncentred
-    projections by a constant on each row, which the centring of the points removes.
+    :math:`\omega = w_T\,p\,|s+\delta|^{p-1}\mathrm{sign}(s+\delta)` (for p = 2,
+    :math:`\omega = 2 w_T(a - w + \delta)`, folded into :math:`\alpha` and
+    :math:`\gamma`), :math:`w_T` the transport weight of :func:`fg_sorted`
+    (``transport_weight``, ``1 - beta`` when None). It differs from the gradient of the fused
+    cost of the uncentred projections by a constant on each row, which the centring of the
+    points removes.
 
     Returns
     -------
@@ -332,14 +344,15 @@ def fg_sorted_grad(a: torch.Tensor, b: torch.Tensor, delta: torch.Tensor, forwar
     alpha_w = 4 * beta * (es2 + et2 - 4 * est)
     gamma = 4 * beta * (es2 - et2)
     scale = weights / n
+    w_t = 1 - beta if transport_weight is None else transport_weight
     if p == 2:
-        alpha_a = alpha_a + 2 * (1 - beta)
-        alpha_w = alpha_w + 2 * (1 - beta)
-        gamma = gamma - 2 * (1 - beta)
-        g_delta = 2 * (1 - beta) * delta * weights
+        alpha_a = alpha_a + 2 * w_t
+        alpha_w = alpha_w + 2 * w_t
+        gamma = gamma - 2 * w_t
+        g_delta = 2 * w_t * delta * weights
     else:
         r = s.add_(delta.unsqueeze(1))  # s is not needed any more
-        omega = torch.abs(r, out=K.empty_rows(r)).pow_(p - 1).mul_(r.sign()).mul_((1 - beta) * p)
+        omega = torch.abs(r, out=K.empty_rows(r)).pow_(p - 1).mul_(r.sign()).mul_(w_t * p)
         g_delta = omega.mean(dim=1) * weights
         omega *= scale.unsqueeze(1)
     eight_beta = (8 * beta) * scale.unsqueeze(1)
@@ -363,17 +376,18 @@ class _FusedSlices(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, beta: float,
-                p: float) -> torch.Tensor:
+                p: float, transport_weight: float | None) -> torch.Tensor:
         x_mean, y_mean = X.mean(dim=0), Y.mean(dim=0)
         Xc, Yc, gap = X - x_mean, Y - y_mean, x_mean - y_mean
         Pt, delta = projections.T, gap @ projections
         # a cloud's sorting permutation is only needed for a gradient through its projections
         x_side, y_side, p_side = ctx.needs_input_grad[:3]
         a, iu, b, iv, forward = _sorted_fg(Pt @ Xc.T, Pt @ Yc.T, delta, beta, p,
-                                           permutations=(x_side or p_side, y_side or p_side))
+                                           permutations=(x_side or p_side, y_side or p_side),
+                                           transport_weight=transport_weight)
         ctx.save_for_backward(Xc, Yc, gap, projections, a, iu, b, iv, delta, forward.use_anti,
                               forward.moments)
-        ctx.beta, ctx.p = beta, p
+        ctx.beta, ctx.p, ctx.transport_weight = beta, p, transport_weight
         return forward.values
 
     @staticmethod
@@ -382,7 +396,7 @@ class _FusedSlices(torch.autograd.Function):
         Xc, Yc, gap, projections, a, iu, b, iv, delta, use_anti, moments = ctx.saved_tensors
         n = Xc.shape[0]
         G, g_delta = _pullback(a, iu, b, iv, delta, SortedFG(None, use_anti, moments), ctx.beta,
-                               ctx.p, grad_out)
+                               ctx.p, grad_out, transport_weight=ctx.transport_weight)
         G_x, G_y = G[:, :n], G[:, n:]
         grads = []
         for G_z, sign, needed in ((G_x, 1, ctx.needs_input_grad[0]),
@@ -396,12 +410,12 @@ class _FusedSlices(torch.autograd.Function):
             # (L, n) @ (n, d) products: G's halves are row-strided views, fit for BLAS as
             # they stand (not once transposed)
             g_p = (G_x @ Xc + G_y @ Yc).T + torch.outer(gap, g_delta)
-        return (*grads, g_p, None, None)
+        return (*grads, g_p, None, None, None)
 
 
 @per_slice_level
 def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, beta: float,
-                 p: float) -> torch.Tensor:
+                 p: float, transport_weight: float | None = None) -> torch.Tensor:
     r"""The fused Gromov-Wasserstein cost FG_beta on each slice (n = m, uniform weights).
 
     With :math:`u = \theta^\top x`, :math:`v = \theta^\top y` both sorted and
@@ -417,12 +431,18 @@ def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, be
     clouds are centred before they are projected and :func:`fg_sorted` evaluates the cost
     from row moments.
 
+    With ``transport_weight`` :math:`w_T`, the factor :math:`1 - \beta` of the transport term
+    is :math:`w_T` instead: the weights :math:`(w_T, \beta)` of data rescaled by
+    :func:`discrepancies._inputs.fused_rescaling`, which need not sum to one.
+
     Parameters
     ----------
     X, Y : torch.Tensor, shape (n, d)
     projections : torch.Tensor, shape (d, L)
     beta : float in [0, 1]
     p : float >= 1
+    transport_weight : float >= 0, optional
+        ``1 - beta`` when None.
 
     Returns
     -------
@@ -433,8 +453,9 @@ def fg_per_slice(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor, be
         x_mean, y_mean = X.mean(dim=0), Y.mean(dim=0)
         a = K.sorted_product(projections.T, (X - x_mean).T)
         b = K.sorted_product(projections.T, (Y - y_mean).T)
-        return fg_sorted(a, b, (x_mean - y_mean) @ projections, beta, p).values
-    return _FusedSlices.apply(X, Y, projections, beta, p)
+        return fg_sorted(a, b, (x_mean - y_mean) @ projections, beta, p,
+                         transport_weight=transport_weight).values
+    return _FusedSlices.apply(X, Y, projections, beta, p, transport_weight)
 
 
 Pullback = Callable[..., tuple[torch.Tensor, torch.Tensor]]
@@ -442,7 +463,8 @@ Pullback = Callable[..., tuple[torch.Tensor, torch.Tensor]]
 
 def _sorted_fg(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: float, p: float,
                workspace: K.Workspace | None = None,
-               permutations: tuple[bool, bool] = (True, True)):
+               permutations: tuple[bool, bool] = (True, True),
+               transport_weight: float | None = None):
     """Rows of ``U`` and ``V`` sorted, with their permutations where ``permutations`` asks
     (None elsewhere; the sorts with permutations in the workspace's buffers when given), and
     :func:`fg_sorted` on them: ``(a, iu, b, iv, forward)``."""
@@ -456,17 +478,18 @@ def _sorted_fg(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: floa
                                  workspace.take(f"sorted_{name}", Z))
 
     (a, iu), (b, iv) = sort(U, "u", permutations[0]), sort(V, "v", permutations[1])
-    return a, iu, b, iv, fg_sorted(a, b, delta, beta, p, workspace)
+    return a, iu, b, iv, fg_sorted(a, b, delta, beta, p, workspace, transport_weight)
 
 
 def _pullback(a: torch.Tensor, iu: torch.Tensor | None, b: torch.Tensor,
               iv: torch.Tensor | None, delta: torch.Tensor, forward: SortedFG, beta: float,
               p: float, weights: torch.Tensor, workspace: K.Workspace | None = None,
-              out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+              out: torch.Tensor | None = None, transport_weight: float | None = None,
+              ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`fg_sorted_grad` put back in the points' order: ``(G (L, 2n), g_delta (L,))``,
     ``G`` in ``out`` when given; the half of a side sorted without its permutation (``iu``
     or ``iv`` None) is left unwritten."""
-    g_a, g_b, g_delta = fg_sorted_grad(a, b, delta, forward, beta, p, weights)
+    g_a, g_b, g_delta = fg_sorted_grad(a, b, delta, forward, beta, p, weights, transport_weight)
     L, n = a.shape
     G = K.scratch(workspace, "G", a, (L, 2 * n)) if out is None else out
     for index, g, half in ((iu, g_a, G[:, :n]), (iv, g_b, G[:, n:])):
@@ -477,6 +500,7 @@ def _pullback(a: torch.Tensor, iu: torch.Tensor | None, b: torch.Tensor,
 
 def fg_pullback(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: float, p: float,
                 need_grad: bool = True, workspace: K.Workspace | None = None,
+                transport_weight: float | None = None,
                 ) -> tuple[torch.Tensor, Pullback | None]:
     """FG_beta on each row of the projections ``U``, ``V`` (L, n) of centred clouds (rows in
     the points' order) and ``delta`` (L,) as in :func:`fg_sorted`, without autograd, and with
@@ -488,9 +512,11 @@ def fg_pullback(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: flo
     Without ``workspace`` the function holds its own tensors and may be called at any time;
     with one, the sorted projections and the work buffers are the workspace's, and the
     function must be called before the next evaluation on it (it raises ``RuntimeError``
-    otherwise), and ``G`` is valid until then."""
+    otherwise), and ``G`` is valid until then. ``transport_weight`` as in
+    :func:`fg_sorted`."""
     a, iu, b, iv, forward = _sorted_fg(U, V, delta, beta, p, workspace,
-                                       permutations=(need_grad, need_grad))
+                                       permutations=(need_grad, need_grad),
+                                       transport_weight=transport_weight)
     if not need_grad:
         return forward.values, None
     round_ = None if workspace is None else workspace.new_round()
@@ -504,6 +530,7 @@ def fg_pullback(U: torch.Tensor, V: torch.Tensor, delta: torch.Tensor, beta: flo
             raise RuntimeError("the workspace was used by a later evaluation: this one's "
                                "gradient is no longer available")
         calls.append(weights)
-        return _pullback(a, iu, b, iv, delta, forward, beta, p, weights, workspace, out)
+        return _pullback(a, iu, b, iv, delta, forward, beta, p, weights, workspace, out,
+                         transport_weight)
 
     return forward.values, pullback

@@ -210,7 +210,7 @@ class _Problem:
             if r is None:
                 costs = fg_per_slice(X, Y, P, self.beta, p)
                 return _Evaluation(costs, 0.0, lambda m: m, costs)
-            costs = fg_per_slice(X, Y, P, r.beta, p)
+            costs = fg_per_slice(X, Y, P, r.beta, p, r.transport_weight)
             return _Evaluation(costs, r.log2_factor * math.log(2),
                                lambda m: r.restore(m, self.name), r.restore(costs))
         if r is None:

@@ -76,8 +76,10 @@ def sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *, n_project
     Where the terms could overflow or underflow in the data's dtype (huge or tiny data, large
     p), they are computed on the data rescaled by a power of two :math:`s`, in float64: the
     transport term is p-homogeneous and the structure term 4-homogeneous, so FG_beta on the
-    data is :math:`c = (1-\beta)s^p + \beta s^4` times FG_beta' on the rescaled data, with
-    :math:`\beta' = \beta s^4 / c` (:func:`discrepancies._inputs.fused_rescaling`). The value
+    data is a power of two :math:`c` times the cost on the rescaled data with the weights
+    :math:`(1-\beta)s^p / c` and :math:`\beta s^4 / c` in place of :math:`1-\beta` and
+    :math:`\beta`, each computed from its own logarithm, so that neither term is rounded
+    away however far apart their scales (:func:`discrepancies._inputs.fused_rescaling`). The value
     is finite whenever it is representable in the data's dtype, and a ``ValueError`` says so
     when it is not (for example FG of float32 data of size 1e20, about 1e80). Elsewhere
     nothing is rescaled.
@@ -108,7 +110,8 @@ def sfg_on(X: torch.Tensor, Y: torch.Tensor, P: torch.Tensor, beta: float, p: fl
         per_slice = fg_per_slice(X, Y, P, beta, p)
         return scheme.mean(per_slice, P, X, Y), per_slice
     Pw = rescaled.cast(P)
-    per_slice = fg_per_slice(rescaled.X, rescaled.Y, Pw, rescaled.beta, p)
+    per_slice = fg_per_slice(rescaled.X, rescaled.Y, Pw, rescaled.beta, p,
+                             rescaled.transport_weight)
     value = rescaled.restore(scheme.mean(per_slice, Pw, rescaled.X, rescaled.Y), name)
     return value, rescaled.restore(per_slice)
 
@@ -157,12 +160,13 @@ def max_sfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     projections = warm if state is None else warm.T
     candidates = resolve_projections(projections, n_projections, seed, X, scheme.draw)
     rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + candidates.shape[1])
-    work = (X, Y, beta) if rescaled is None else (rescaled.X, rescaled.Y, rescaled.beta)
-    Xw, Yw, beta_w = work
+    work = ((X, Y, beta, None) if rescaled is None
+            else (rescaled.X, rescaled.Y, rescaled.beta, rescaled.transport_weight))
+    Xw, Yw, beta_w, transport_w = work
     Xd, Yd = Xw.detach(), Yw.detach()
-    result = maximise_direction(lambda P: fg_per_slice(Xd, Yd, P, beta_w, p),
+    result = maximise_direction(lambda P: fg_per_slice(Xd, Yd, P, beta_w, p, transport_w),
                                 candidates.to(Xw.dtype), n_iter, lr)
-    per_slice = fg_per_slice(Xw, Yw, result.point[:, None], beta_w, p)
+    per_slice = fg_per_slice(Xw, Yw, result.point[:, None], beta_w, p, transport_w)
     direction = result.point.to(X.dtype)
     history = torch.tensor(result.history)
     if rescaled is None:

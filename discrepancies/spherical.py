@@ -119,12 +119,12 @@ class _Centred:
     workspace: K.Workspace = field(default_factory=K.Workspace, compare=False, repr=False)
 
     def fg(self, projected: torch.Tensor, beta: float, p: float, need_grad: bool,
-           ) -> tuple[torch.Tensor, Pullback | None]:
+           transport_weight: float | None = None) -> tuple[torch.Tensor, Pullback | None]:
         """:func:`discrepancies._slices.fg_pullback` on the rows of ``projected`` (L, 2n + 1),
         in the workspace."""
         n = self.n
         return fg_pullback(projected[:, :n], projected[:, n:2 * n], projected[:, 2 * n], beta,
-                           p, need_grad, self.workspace)
+                           p, need_grad, self.workspace, transport_weight)
 
     @classmethod
     def of(cls, X: torch.Tensor, Y: torch.Tensor) -> _Centred:
@@ -161,13 +161,14 @@ class _BaseDraws:
 
 
 def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: float, p: float,
-               need_grad: bool,
+               need_grad: bool, transport_weight: float | None = None,
                ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor] | None]:
     r"""FG_beta on the base draws placed at the locations (rows of ``locs`` (k, d)), and with
     ``need_grad`` the vector-Jacobian product ``c -> d(c^T values)/d locs`` (the data held
     fixed), without an autograd graph: the ascent calls it directly (``lazy_grad`` of
     :func:`discrepancies._ascent.sphere_ascent`), before the next evaluation, as the buffers
-    of ``data.workspace`` require.
+    of ``data.workspace`` require. ``transport_weight`` as in
+    :func:`discrepancies._slices.fg_sorted` (``1 - beta`` when None).
 
     **Placement.** :func:`samplers.sphere.householder_place` puts a base draw at the location
     :math:`\epsilon` (Householder sign :math:`\sigma`, locally constant) as
@@ -209,7 +210,7 @@ def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: floa
                           out=data.workspace.take("projected", draws.v_right))
     projected.addmm_((membership * a_l).T, locs_right)  # row l: + a_l P(its location)
     projected.addr_(k_l, e1_right)
-    values, pullback = data.fg(projected, beta, p, need_grad)
+    values, pullback = data.fg(projected, beta, p, need_grad, transport_weight)
     if pullback is None:
         return values, None
 
@@ -338,18 +339,21 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
         if tuple(given.shape) != expected:
             raise ValueError(f"loc must have shape {expected}, got {tuple(given.shape)}")
     generator = make_generator(seed, X.device)
-    # huge or tiny data, or a large p: FG_beta is c times FG_beta' on rescaled data (the same
-    # maximising location), see discrepancies._inputs.fused_rescaling
+    # huge or tiny data, or a large p: FG_beta is c times the cost with the weights
+    # (transport_weight, beta) on rescaled data (the same maximising location), see
+    # discrepancies._inputs.fused_rescaling
     rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + L)
+    transport_weight = None  # 1 - beta
     if rescaled is not None:
-        X, Y, beta = rescaled.X, rescaled.Y, rescaled.beta
+        X, Y = rescaled.X, rescaled.Y
+        beta, transport_weight = rescaled.beta, rescaled.transport_weight
     variant = _EXACT if variant is None else variant
     data = _Centred.of(X, Y)
     if loc is None:
         candidates = scheme.draw(d, L, generator, X.dtype, X.device)
         # through the per-slice level: in chunks under max_memory, sharded under a group
         with torch.no_grad():
-            scores = fg_per_slice(X.detach(), Y.detach(), candidates, beta, p)
+            scores = fg_per_slice(X.detach(), Y.detach(), candidates, beta, p, transport_weight)
         start = candidates[:, torch.topk(scores, k).indices].T
     else:
         start = given.to(X.dtype).reshape(k, d)
@@ -369,7 +373,7 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
 
         def objective(locs: torch.Tensor, need_grad: bool,
                       ) -> tuple[torch.Tensor, Callable[[], torch.Tensor] | None]:
-            values, vjp = _placed_fg(locs, base, data, beta, p, need_grad)
+            values, vjp = _placed_fg(locs, base, data, beta, p, need_grad, transport_weight)
             if mine is not None:
                 values = mine.gather(values)
             sign = variant.value_sign
@@ -387,7 +391,7 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
         best, history = result.point, result.history
 
     projections = draw(best, generator).detach().T  # fresh draws: the generator moved on
-    per_slice = fg_per_slice(X, Y, projections, beta, p)
+    per_slice = fg_per_slice(X, Y, projections, beta, p, transport_weight)
     value = per_slice.mean() if k == 1 else per_slice @ weights
     history = torch.tensor(history, dtype=torch.float64)
     if rescaled is not None:

@@ -108,7 +108,8 @@ def _fg_call(name, Xt, Yt, Pt, p, **kw):
 def test_fg_family_across_the_range(dtype, c, name):
     """FG_beta of (cX, cY) is not one power of c: the oracle combines the two terms at scale 1.
     Mutations caught: no rescaling (inf above, NaN when inf - inf, 0 below), and rescaling with
-    beta kept instead of beta' = beta s^4 / c (off by orders of magnitude)."""
+    beta kept instead of the adjusted weights (1-beta) s^p / c, beta s^4 / c (off by orders of
+    magnitude)."""
     for p in (1.5, 3.0):
         value, used, k = _fg_call(name, _t(X, dtype, c), _t(Y, dtype, c), _t(P, dtype), p)
         used = used.double().numpy()

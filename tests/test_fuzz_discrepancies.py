@@ -52,8 +52,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import discrepancies._directions as directions_module
-from discrepancies import REGISTRY, sfg
-from discrepancies._inputs import fused_rescaling
+from discrepancies import REGISTRY, reference, sfg
 from samplers.constraints import weight_sum_tolerance
 
 # log10 of the data's size where the FG family is rescaled and its value still representable
@@ -247,29 +246,9 @@ def verdict(call: Call) -> tuple[list[str], list[str]]:
     return due, open_
 
 
-def fg_rescaling_bug(call: Call) -> bool:
-    """Whether the call meets the known bug of :func:`test_fg_rescaling_keeps_the_transport_term`
-    (the package's rescaling of the FG family rounds beta' to 1 or 0 with 0 < beta < 1, and
-    then drops a term): such examples are left out until it is fixed, so that CI stays green
-    on the rest; that strict xfail fails as soon as the bug is fixed, and this must go then."""
-    beta, p = call.kw.get("beta"), call.kw["p"]
-    if not call.spec.fused or not 0 < beta < 1 or p < 1:
-        return False
-    X, Y = (torch.as_tensor(Z).to(call.dtype) for Z in (call.X, call.Y))
-    try:
-        rescaled = fused_rescaling(X, Y, beta, p, 2 * X.shape[0] + call.kw["n_projections"]
-                                   if "n_projections" in call.kw
-                                   else 2 * X.shape[0] + call.kw["projections"].shape[1])
-    except ValueError:
-        return False
-    return rescaled is not None and rescaled.beta in (0.0, 1.0)
-
-
 def run_property(call: Call) -> str:
     """Exactly the outcome :func:`verdict` decides; returns "error" or "value" (the latter
-    after the invariances), or "known" for an example of the known FG rescaling bug."""
-    if fg_rescaling_bug(call):
-        return "known"
+    after the invariances)."""
     due, open_ = verdict(call)
     try:
         value, log = call(log=True)
@@ -445,9 +424,6 @@ def test_seed_check_skipped_with_explicit_directions_fails(monkeypatch):
             check_seed_refused(takers[0], seed)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug found by this fuzz: where the FG family "
-                   "rescales, beta' = beta s^4 / c rounds to 1 and 1 - beta' to 0, dropping the "
-                   "transport term (the value is returned as 0.0)")
 def test_fg_rescaling_keeps_the_transport_term():
     # two tight clouds 2e150 apart: FG_0.1 = 0.9 gap^2 = 7.056e300 (representable); the same
     # clouds scaled by 2^-400 give the right value, 2^800 times smaller
@@ -457,3 +433,45 @@ def test_fg_rescaling_keeps_the_transport_term():
     P = np.array([[0.6], [0.8]])
     small = sfg(np.ldexp(X, -400), np.ldexp(Y, -400), projections=P, p=2)
     assert sfg(X, Y, projections=P, p=2) == pytest.approx(np.ldexp(small, 800), rel=1e-12)
+
+
+def test_fg_rescaling_keeps_the_transport_term_in_float32():
+    """float32 data of size 1e8 are rescaled (their fourth powers leave float32's range), and
+    with p = 1 the transport term's scale factor is 2^80 times smaller than the structure
+    term's: sfg, max_sfg and ssfg (no ascent) must match FG_0.1 computed in float64 on the
+    same float32 values and directions, which needs no rescaling; and so must the gradient,
+    to float32's precision. The code that weighted the terms by beta' and 1 - beta' dropped
+    the transport term (half the value here, all of it for a single point pair)."""
+    rng = np.random.default_rng(3)
+    # clouds of spread 1e2 at 1e8 and -1e8: the two terms of the same order (about 1e8)
+    X32 = torch.from_numpy(rng.standard_normal((6, 3)) * 1e2 + 1e8).float()
+    Y32 = torch.from_numpy(rng.standard_normal((6, 3)) * 1e2 - 1e8).float()
+    P = rng.standard_normal((3, 5))
+    P32 = torch.from_numpy(P / np.linalg.norm(P, axis=0)).float()
+    loc = torch.tensor([0.6, 0.8, 0.0], dtype=torch.float64)
+    calls = {
+        "sfg": lambda X, Y, P: sfg(X, Y, projections=P, beta=0.1, p=1),
+        "max_sfg": lambda X, Y, P: REGISTRY["max_sfg"](X, Y, projections=P, beta=0.1, p=1,
+                                                       n_iter=0),
+        "ssfg": lambda X, Y, P: REGISTRY["ssfg"](X, Y, loc=loc.to(X.dtype), beta=0.1, p=1,
+                                                 n_iter=0, n_projections=8, seed=0),
+    }
+    for name, call in calls.items():
+        X = X32.clone().requires_grad_(True)
+        value = call(X, Y32, P32)
+        (grad,) = torch.autograd.grad(value, X)
+        X64 = X32.double().requires_grad_(True)
+        P64 = P32.double()  # the same directions, unit-norm to float64's precision
+        expected = call(X64, Y32.double(), P64 / P64.norm(dim=0))
+        (grad64,) = torch.autograd.grad(expected, X64)
+        assert value.dtype == torch.float32
+        assert value.item() == pytest.approx(expected.item(), rel=1e-4), name
+        torch.testing.assert_close(grad.double(), grad64, rtol=1e-4,
+                                   atol=1e-4 * grad64.abs().max().item(), msg=name)
+    # a single point pair: no structure at all, FG_0.1 = 0.9 |theta^T (x - y)|
+    x, y = torch.tensor([[1e8, 0.0]]), torch.tensor([[-5e7, 0.0]])
+    direction = torch.tensor([[1.0], [0.0]])
+    assert sfg(x, y, projections=direction, beta=0.1, p=1).item() == pytest.approx(0.9 * 1.5e8,
+                                                                                  rel=1e-6)
+    assert reference.sfg(x.double().numpy(), y.double().numpy(), direction.double().numpy(),
+                         beta=0.1, p=1) == pytest.approx(0.9 * 1.5e8, rel=1e-12)
