@@ -12,11 +12,11 @@ from validation.rae.stats import (
     TOO_FEW,
     WORSE,
     compare,
-    holm,
     holm_verdicts,
     mean_interval,
     paired_t_pvalue,
 )
+from validation.stats import holm_adjusted as holm
 
 
 @pytest.mark.parametrize("n", [3, 5, 12])

@@ -38,6 +38,7 @@ from discrepancies.slicing import (
 from validation.checks import CheckResult, Context, check
 from validation.exact_slicing import ExactValue, mean_abs_projection, sliced_limit
 from validation.stats import holm
+from validation.threads import torch_threads
 
 GROUP = "slicing"
 ALPHA = 1e-3  # family-wise level of each check's z-tests (Holm)
@@ -48,13 +49,8 @@ POT = "POT ot.sliced_wasserstein_distance (peer)"
 @contextmanager
 def one_thread() -> Iterator[None]:
     """torch and BLAS on one thread (many tiny calls: a thread pool only adds overhead)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(threads)
+    with torch_threads(1), threadpool_limits(1):
+        yield
 
 
 def clouds(n: int, d: int, seed: int, device: str = "cpu",

@@ -58,16 +58,32 @@ def z_test_mean(sample, mean: float, sd: float | None = None) -> tuple[float, fl
     return z, float(2 * scipy.stats.norm.sf(abs(z)))
 
 
+def holm_adjusted(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values of ``p_values`` (m,), in their order: with
+    p_(1) <= ... <= p_(m), the k-th is max_{j <= k} min(1, (m - j + 1) p_(j)); a hypothesis is
+    rejected at family-wise level alpha exactly where its adjusted p-value is <= alpha. NaN
+    entries (no test made) are left out of the family and stay NaN.
+
+    Reference: S. Holm. "A Simple Sequentially Rejective Multiple Test Procedure", Scandinavian
+    Journal of Statistics 6, 1979."""
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.ndim != 1:
+        raise ValueError(f"p_values must be 1-D, got shape {p.shape}")
+    tested = np.flatnonzero(~np.isnan(p))
+    if ((p[tested] < 0) | (p[tested] > 1)).any():
+        raise ValueError(f"p_values must lie in [0, 1], got {p.tolist()}")
+    out = np.full_like(p, np.nan)
+    m = tested.size
+    order = tested[np.argsort(p[tested], kind="stable")]
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(scaled)
+    return out
+
+
 def holm(pvalues, alpha: float) -> np.ndarray:
-    """Holm's step-down procedure: which hypotheses are rejected at family-wise level ``alpha``."""
-    p = np.asarray(pvalues, dtype=np.float64)
-    m = p.size
-    rejected = np.zeros(m, dtype=bool)
-    for rank, i in enumerate(np.argsort(p, kind="stable")):
-        if p[i] > alpha / (m - rank):
-            break
-        rejected[i] = True
-    return rejected
+    """Holm's step-down procedure: which hypotheses are rejected at family-wise level ``alpha``
+    (their adjusted p-values, :func:`holm_adjusted`, are <= ``alpha``)."""
+    return holm_adjusted(pvalues) <= alpha
 
 
 def bonferroni(pvalues, alpha: float) -> np.ndarray:

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from validation.threads import torch_threads
+
 #: Threads used by torch on CPU. One thread gives the most stable figures on a shared machine;
 #: the speed of a multi-threaded kernel is not what the suite tracks.
 NUM_THREADS = 1
@@ -25,12 +27,8 @@ if os.environ.get("ASV") == "true":  # asv's benchmark processes (see __init__.p
 @contextlib.contextmanager
 def pinned_threads() -> Iterator[None]:
     """Run torch on ``NUM_THREADS`` threads inside the block, as under asv, then restore."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(NUM_THREADS)
-    try:
+    with torch_threads(NUM_THREADS):
         yield
-    finally:
-        torch.set_num_threads(before)
 
 #: ``cpu`` always; ``cuda`` is skipped (asv's NotImplementedError) where there is no GPU.
 DEVICES = ["cpu", "cuda"]

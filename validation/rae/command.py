@@ -37,7 +37,7 @@ import torch
 
 from discrepancies.slicing import SCHEMES
 from validation.rae.data import load_data
-from validation.rae.engine import Engine, cached_classifier, fixed_threads
+from validation.rae.engine import Engine, cached_classifier
 from validation.rae.experiment import NONE, Run, Setting, method_kwargs, resolve_methods
 from validation.rae.metrics import accuracy, train_feature_classifier
 from validation.rae.plan import (
@@ -55,6 +55,7 @@ from validation.rae.plan import (
 from validation.rae.report import build_report, fd_floor, markdown, write_outputs
 from validation.rae.selection import CRITERION, select
 from validation.rae.train import Discrepancy, TrainConfig, gamma_scale, init_model
+from validation.threads import torch_threads
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def run(args: argparse.Namespace, *, registry: Mapping[str, Discrepancy] | None 
     regularised = [m for m in methods if m != NONE]
     kwargs = {m: method_kwargs(registry[m], plan.extra_kwargs) for m in regularised}
     cache = args.cache or Path(getattr(args, "final_out", None) or args.out) / TASKS
-    with fixed_threads(threads):
+    with torch_threads(threads):
         state, classifier, val_accuracy = cached_classifier(
             cache, base, lambda: train_feature_classifier(splits.validation, seed=args.seed,
                                                           device=args.device))
@@ -271,7 +272,7 @@ def run(args: argparse.Namespace, *, registry: Mapping[str, Discrepancy] | None 
             return 1
     runs = [Run(t.method, t.seed, r["metrics"], r["history"], r["samples"],
                 r["reconstructions"]) for t, r in zip(finals, results, strict=True)]
-    with fixed_threads(threads):
+    with torch_threads(threads):
         notes = {"data": splits.test.name, "test_split": splits.test_source,
                  "n_train": len(splits.test.x_train),
                  "n_validation": len(splits.validation.x_test),
@@ -300,7 +301,7 @@ def run(args: argparse.Namespace, *, registry: Mapping[str, Discrepancy] | None 
 
 def _scale(data: object, config: TrainConfig, fn: Discrepancy, kwargs: dict, seed: int,
            device: str, threads: int) -> float:
-    with fixed_threads(threads):
+    with torch_threads(threads):
         return gamma_scale(data, config, fn, kwargs, seed=seed, device=device)
 
 

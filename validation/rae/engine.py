@@ -22,7 +22,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import joblib
@@ -236,13 +236,3 @@ class Engine:
             yield from parallel(calls)
 
 
-@contextmanager
-def fixed_threads(n: int) -> Iterator[None]:
-    """torch's intra-op threads set to ``n`` for the block (the main process's own work:
-    the classifier and the scales), restored after."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)

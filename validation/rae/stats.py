@@ -8,7 +8,8 @@ per-seed differences ``d_s = A_s - B_s`` (s = 1..n):
 - 95% confidence interval ``dbar +- t_{0.975, n-1} se`` (Student's t);
 - two-sided paired t-test of ``E[d] = 0``: ``T = dbar / se``, ``p = 2 P(t_{n-1} > |T|)``
   (``scipy.stats.ttest_rel``);
-- Holm's step-down correction over a family of ``m`` comparisons (:func:`holm`): with the
+- Holm's step-down correction over a family of ``m`` comparisons
+  (:func:`validation.stats.holm_adjusted`): with the
   raw p-values sorted, ``p_(1) <= ... <= p_(m)``, the adjusted p-values are
   ``p~_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))``; rejecting where ``p~ < alpha`` keeps
   the probability of any false "better" / "worse" in the family at most ``alpha``;
@@ -29,6 +30,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import scipy.stats
+
+from validation.stats import holm_adjusted
 
 ALPHA = 0.05
 LEVEL = 0.95
@@ -130,28 +133,11 @@ def _verdict(mean: float, p: float, lower_is_better: bool, alpha: float) -> str:
     return BETTER if (mean < 0) == lower_is_better else WORSE
 
 
-def holm(p_values: Sequence[float]) -> np.ndarray:
-    """Holm's step-down adjusted p-values of ``p_values`` (m,), in their order (see the module
-    docstring); NaN entries (no test made) are left out of the family and stay NaN."""
-    p = np.asarray(p_values, dtype=np.float64)
-    if p.ndim != 1:
-        raise ValueError(f"p_values must be 1-D, got shape {p.shape}")
-    tested = np.flatnonzero(~np.isnan(p))
-    if ((p[tested] < 0) | (p[tested] > 1)).any():
-        raise ValueError(f"p_values must lie in [0, 1], got {p.tolist()}")
-    out = np.full_like(p, np.nan)
-    m = tested.size
-    order = tested[np.argsort(p[tested], kind="stable")]
-    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    out[order] = np.maximum.accumulate(scaled)
-    return out
-
-
 def holm_verdicts(family: Sequence[Paired], lower_is_better: Sequence[bool],
                   alpha: float = ALPHA) -> list[Paired]:
     """The comparisons of ``family`` with their Holm-adjusted p-values and verdicts decided on
     them (``lower_is_better[i]`` orients comparison i); untested ones are returned as they are."""
-    adjusted = holm([c.p_value for c in family])
+    adjusted = holm_adjusted([c.p_value for c in family])
     out = []
     for c, p, lower in zip(family, adjusted, lower_is_better, strict=True):
         if math.isnan(p):
