@@ -188,13 +188,17 @@ def ascend(value: Value, p: float, X: torch.Tensor, Y: torch.Tensor, base: torch
         factor = torch.tensor(float(X.shape[0]) ** (1 / p), dtype=X.dtype,
                               device=X.device)
     history = []
-    for _ in range(n_iter):
-        theta = theta.detach().requires_grad_(True)
-        pushed = push_forward(theta[:, :d], theta[:, d], base)
-        J = factor * value(Xd, Yd, pushed) - lam * mean_abs_cosine(pushed, objective.diagonal)
-        (grad,) = torch.autograd.grad(J, theta)
-        history.append(J.item())
-        theta = _adam_step(theta.detach(), -grad, moments, lr)
+    # the steps need autograd in the push-forward even when the caller runs under no_grad (a
+    # training loop's scale estimate, an evaluation)
+    with torch.enable_grad():
+        for _ in range(n_iter):
+            theta = theta.detach().requires_grad_(True)
+            pushed = push_forward(theta[:, :d], theta[:, d], base)
+            J = (factor * value(Xd, Yd, pushed)
+                 - lam * mean_abs_cosine(pushed, objective.diagonal))
+            (grad,) = torch.autograd.grad(J, theta)
+            history.append(J.item())
+            theta = _adam_step(theta.detach(), -grad, moments, lr)
     pushed = push_forward(theta[:, :d], theta[:, d], base).detach()
     state_out = {"weight": theta[:, :d].detach(), "bias": theta[:, d].detach(),
                  "exp_avg": moments["exp_avg"].detach(),

@@ -173,6 +173,20 @@ def test_log_contents(clouds):
         assert np.all(np.diff(np.maximum.accumulate(log["history"])) >= 0)
 
 
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_entry_runs_under_no_grad(name):
+    # a training loop estimates scales and evaluates under torch.no_grad(): the ascents inside
+    # an entry need autograd all the same, and the value must be the one of a plain call
+    # (mutation: DSW's Adam steps without torch.enable_grad raise here)
+    gen = torch.Generator().manual_seed(0)
+    X, Y = (torch.randn(12, 3, generator=gen, dtype=torch.float64) for _ in range(2))
+    kw = {"n_iter": 2} if REGISTRY[name].optimised else {}
+    plain = REGISTRY[name](X, Y, n_projections=8, seed=1, **kw)
+    with torch.no_grad():
+        value = REGISTRY[name](X, Y, n_projections=8, seed=1, **kw)
+    assert value.item() == plain.item()
+
+
 def test_registry_names_functions():
     assert set(REGISTRY) == {"sw", "max_sw", "sfg", "max_sfg", "ssfg", "mssfg", "pssfg", "ebsw",
                              "ebsfg", "sir_ebsw", "mh_ebsw", "dsw", "dsfg"}
