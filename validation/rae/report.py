@@ -145,11 +145,14 @@ def markdown(report: Report) -> str:
     for baseline in BASELINES:
         if baseline not in report.comparisons:
             continue
+        family = _family(report, baseline)
+        tests = (f"verdicts at alpha = {ALPHA} on Holm-adjusted p-values over the {family} "
+                 "comparisons of this table" if family else
+                 f"no test: a paired test needs at least {MIN_N} seeds")
         lines += [
             "",
             f"### Against {baseline}, seed by seed (method - {baseline}; paired t-test, "
-            f"two-sided, n = {n}; verdicts at alpha = {ALPHA} on Holm-adjusted p-values over "
-            f"the {_family(report, baseline)} comparisons of this table)",
+            f"two-sided, n = {n}; {tests})",
             "",
             "| method | " + " | ".join(COLUMNS.values()) + " |",
             "|---|" + "---|" * len(COLUMNS),
