@@ -35,15 +35,14 @@ from validation.rae.train import (
     takes_state,
     train_rae,
 )
+from validation.threads import torch_threads
 
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     """As the command does: tiny networks run faster on one intra-op thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")
