@@ -55,9 +55,21 @@ from torch.utils.checkpoint import checkpoint
 
 from samplers.constraints import check_positive_int, describe
 
-__all__ = ["DEFAULT_MEMORY_FRACTION", "Execution", "Share", "chunk_size", "current",
-           "default_max_memory", "distributable", "executing", "per_slice_level",
-           "shard_bounds", "share"]
+__all__ = [
+    "DEFAULT_MEMORY_FRACTION",
+    "Execution",
+    "Share",
+    "chunk_size",
+    "chunked",
+    "current",
+    "current_chunk_size",
+    "default_max_memory",
+    "distributable",
+    "executing",
+    "per_slice_level",
+    "shard_bounds",
+    "share",
+]
 
 DEFAULT_MEMORY_FRACTION = 1 / 16
 """The default ``max_memory``: this fraction of the device's free memory at the call (the
@@ -144,6 +156,16 @@ def chunk_size(n_projections: int, points: int, itemsize: int, max_memory: int |
     if max_memory is None:
         return n_projections
     return max(1, min(n_projections, max_memory // max(1, points * itemsize)))
+
+
+def current_chunk_size(n_projections: int, points: int, like: torch.Tensor) -> int:
+    """:func:`chunk_size` under the ``max_memory`` of the call in progress (:func:`current`;
+    its default for the device of ``like``), for ``points`` numbers per direction in the dtype
+    of ``like``."""
+    max_memory = current().max_memory
+    if max_memory is None:
+        max_memory = default_max_memory(like.device)
+    return chunk_size(n_projections, points, like.element_size(), max_memory)
 
 
 def shard_bounds(n_projections: int, world: int) -> list[tuple[int, int]]:
@@ -236,8 +258,8 @@ def share(n_projections: int) -> Share | None:
     return Share(group, bounds, *bounds[dist.get_rank(group)])
 
 
-def _chunked(cost: Callable[..., torch.Tensor], X: torch.Tensor, Y: torch.Tensor,
-             projections: torch.Tensor, args: tuple, kwargs: dict, size: int) -> torch.Tensor:
+def chunked(cost: Callable[..., torch.Tensor], X: torch.Tensor, Y: torch.Tensor | None,
+            projections: torch.Tensor, args: tuple, kwargs: dict, size: int) -> torch.Tensor:
     """``cost`` on column chunks of ``size`` of ``projections``, concatenated; with autograd
     each chunk checkpointed (recomputed in backward)."""
     L = projections.shape[1]
@@ -269,20 +291,17 @@ def per_slice_level(cost: Callable[..., torch.Tensor]) -> Callable[..., torch.Te
     @functools.wraps(cost)
     def run(X: torch.Tensor, Y: torch.Tensor, projections: torch.Tensor,
             *args: object, **kwargs: object) -> torch.Tensor:
-        options = current()
         L = projections.shape[1]
-        max_memory = (default_max_memory(X.device) if options.max_memory is None
-                      else options.max_memory)
-        size = chunk_size(L, X.shape[0] + Y.shape[0], X.element_size(), max_memory)
+        size = current_chunk_size(L, X.shape[0] + Y.shape[0], X)
         mine = share(L)
         if mine is None:  # no group, or fewer directions than ranks: all of them here
-            return _chunked(cost, X, Y, projections, args, kwargs, size)
+            return chunked(cost, X, Y, projections, args, kwargs, size)
         differentiable = [t for t in (X, Y, projections) if t.requires_grad]
         if differentiable and torch.is_grad_enabled():
             copied = iter(_CopyToGroup.apply(mine.group, *differentiable))
             X, Y, projections = (next(copied) if t.requires_grad else t
                                  for t in (X, Y, projections))
-        local = _chunked(cost, X, Y, projections[:, mine.lo:mine.hi], args, kwargs, size)
+        local = chunked(cost, X, Y, projections[:, mine.lo:mine.hi], args, kwargs, size)
         return mine.gather(local)
 
     return run

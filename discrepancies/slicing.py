@@ -75,6 +75,7 @@ import scipy.stats
 import torch
 
 from ._directions import random_projections
+from ._execution import chunked, current_chunk_size
 from ._inputs import describe, pth_root, widest_float
 from ._slices import power_mean
 
@@ -181,16 +182,24 @@ def rqmc_projections(d: int, n_projections: int, generator: torch.Generator,
     return torch.from_numpy(np.ascontiguousarray(points)).to(dtype=dtype, device=device)
 
 
+def _projected_variance(centred: torch.Tensor, w: torch.Tensor | None,
+                        P: torch.Tensor) -> torch.Tensor:
+    projected = (centred @ P).square()
+    return projected.mean(dim=0) if w is None else w @ projected
+
+
 def _projected_moments(Z: torch.Tensor, w: torch.Tensor | None, P: torch.Tensor,
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The weighted mean (d,) of the rows of Z, the weighted variance of their projections on
-    each column of P (L,) = theta^T Sigma theta, and the trace of Sigma (no d x d matrix)."""
+    each column of P (L,) = theta^T Sigma theta, and the trace of Sigma (no d x d matrix).
+    The (n, L) block of projections is made in column chunks under the call's
+    ``max_memory``, as the per-slice costs are (:mod:`discrepancies._execution`)."""
     mean = Z.mean(dim=0) if w is None else w @ Z
     centred = Z - mean
-    squares = centred.square()
-    if w is None:
-        return mean, (centred @ P).square().mean(dim=0), squares.sum(1).mean()
-    return mean, w @ (centred @ P).square(), w @ squares.sum(1)
+    trace = centred.square().sum(1)
+    trace = trace.mean() if w is None else w @ trace
+    size = current_chunk_size(P.shape[1], Z.shape[0], Z)
+    return mean, chunked(_projected_variance, centred, w, P, (), {}, size), trace
 
 
 def control_variates(projections: torch.Tensor, X: torch.Tensor, Y: torch.Tensor,

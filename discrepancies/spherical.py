@@ -76,7 +76,7 @@ from samplers.sphere import householder_sign
 
 from . import _kernels as K
 from ._ascent import sphere_ascent, state_of, warm_start
-from ._execution import distributable, share
+from ._execution import current_chunk_size, distributable, share
 from ._inputs import (
     Result,
     as_point_clouds,
@@ -144,7 +144,9 @@ class _BaseDraws:
     t: torch.Tensor  # (L,): cosine to the location
     s: torch.Tensor  # (L,): sqrt(1 - t^2)
     v: torch.Tensor  # (L, d): unit tangent directions at e1 (v[:, 0] = 0)
-    v_right: torch.Tensor  # (L, 2n + 1): v @ data.right
+    # (L, 2n + 1): v @ data.right; None when the ascent runs in chunks (under max_memory),
+    # which recompute it at each evaluation rather than hold it for all L draws
+    v_right: torch.Tensor | None
     component: torch.Tensor  # (L,): l mod k
     # (k, L): 1 where draw l belongs to component c, so that sums over each component's draws
     # are one matrix product (no loop over the components)
@@ -152,12 +154,14 @@ class _BaseDraws:
 
     @classmethod
     def of(cls, t: torch.Tensor, s: torch.Tensor, z: torch.Tensor, data: _Centred,
-           k: int, first: int = 0) -> _BaseDraws:
-        """The draws ``(t, s, z)`` numbered from ``first`` (a rank's share of a call's)."""
+           k: int, first: int = 0, keep: bool = True) -> _BaseDraws:
+        """The draws ``(t, s, z)`` numbered from ``first`` (a rank's share of a call's, or a
+        chunk of it); ``keep=False`` leaves ``v_right`` to each evaluation."""
         v = z / torch.linalg.vector_norm(z, dim=1, keepdim=True)
         component = torch.arange(first, first + v.shape[0], device=v.device) % k
         membership = (component == torch.arange(k, device=v.device).unsqueeze(1)).to(v.dtype)
-        return cls(t.detach(), s.detach(), v, v @ data.right, component, membership)
+        return cls(t.detach(), s.detach(), v, v @ data.right if keep else None, component,
+                   membership)
 
 
 def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: float, p: float,
@@ -206,8 +210,9 @@ def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: floa
     a_l = draws.t - sigma_l * k_l
     locs_right = locs @ data.right  # (k, 2n + 1): P(epsilon)
     e1_right = data.right[0]  # P(e1)
-    projected = torch.mul(draws.v_right, (sigma_l * draws.s).unsqueeze(1),
-                          out=data.workspace.take("projected", draws.v_right))
+    v_right = draws.v @ data.right if draws.v_right is None else draws.v_right
+    projected = torch.mul(v_right, (sigma_l * draws.s).unsqueeze(1),
+                          out=data.workspace.take("projected", v_right))
     projected.addmm_((membership * a_l).T, locs_right)  # row l: + a_l P(its location)
     projected.addr_(k_l, e1_right)
     values, pullback = data.fg(projected, beta, p, need_grad, transport_weight)
@@ -217,7 +222,7 @@ def _placed_fg(locs: torch.Tensor, draws: _BaseDraws, data: _Centred, beta: floa
     def vjp(weights: torch.Tensor) -> torch.Tensor:
         # P-bar: G for the points' columns (into the projections' buffer, read by now),
         # g_delta for the gap's
-        G, g_delta = pullback(weights, data.workspace.take("projected", draws.v_right)[:, :2 * n])
+        G, g_delta = pullback(weights, data.workspace.take("projected", projected)[:, :2 * n])
         weighted = membership * a_l  # (k, L)
         grad = (weighted @ G) @ data.stacked
         grad += torch.outer(weighted @ g_delta, data.mean_gap)
@@ -368,21 +373,37 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
         # location gradient summed over the ranks, so that all follow the same path
         mine = share(L)
         lo, hi = (0, L) if mine is None else (mine.lo, mine.hi)
-        base = _BaseDraws.of(*(b[lo:hi] for b in draw.base_draws(start, generator)), data, k,
-                             first=lo)
+        t, s, z = (b[lo:hi] for b in draw.base_draws(start, generator))
+        # under max_memory the (L, 2n + 1) block of placed draws is made chunk by chunk;
+        # the chunks share the workspace, so each one's gradient is taken at once
+        size = current_chunk_size(hi - lo, 2 * X.shape[0] + 1, X)
+        bounds = [(a, min(a + size, hi - lo)) for a in range(0, hi - lo, size)]
+        chunks = [_BaseDraws.of(t[a:b], s[a:b], z[a:b], data, k, first=lo + a,
+                                keep=len(bounds) == 1) for a, b in bounds]
+        sign = variant.value_sign
 
         def objective(locs: torch.Tensor, need_grad: bool,
                       ) -> tuple[torch.Tensor, Callable[[], torch.Tensor] | None]:
-            values, vjp = _placed_fg(locs, base, data, beta, p, need_grad, transport_weight)
+            parts, vjps = [], []
+            for chunk, (a, b) in zip(chunks, bounds, strict=True):
+                values, vjp = _placed_fg(locs, chunk, data, beta, p, need_grad,
+                                         transport_weight)
+                if len(chunks) == 1:
+                    parts, vjps = [values], [vjp]
+                else:
+                    parts.append(values.clone())
+                    if vjp is not None:
+                        vjps.append(vjp(sign * weights[lo + a:lo + b]))
+            values = torch.cat(parts) if len(parts) > 1 else parts[0]
             if mine is not None:
                 values = mine.gather(values)
-            sign = variant.value_sign
             value = sign * (values @ weights)
-            if vjp is None:
+            if not need_grad:
                 return value, None
 
             def grad() -> torch.Tensor:
-                g = variant.gradient_sign * vjp(sign * weights[lo:hi])
+                g = vjps[0](sign * weights[lo:hi]) if len(chunks) == 1 else sum(vjps)
+                g = variant.gradient_sign * g
                 return g if mine is None else mine.all_reduce(g)
 
             return value, grad
@@ -468,9 +489,11 @@ def ssfg(X: torch.Tensor | np.ndarray, Y: torch.Tensor | np.ndarray, *,
     max_memory, group
         As in :func:`discrepancies.sw`: bytes for one block of projections (chunks recomputed
         in backward), and a ``torch.distributed`` group to shard the slices over.
-        The start's scoring and the final value are chunked; the ascent's block of placed
-        draws, (L, 2n + 1) numbers, is not (under a group each rank holds and places only its
-        share of the draws, and the location gradient is summed over the ranks at each step).
+        The start's scoring, the ascent's (L, 2n + 1) block of placed draws and the final
+        value are all chunked (the ascent then recomputes its projections at each step and
+        takes each chunk's location gradient as it goes); under a group each rank places only
+        its share of the draws, and the location gradient is summed over the ranks at each
+        step.
     _variant : private
         For the mutation checks of ``sliced-bench validate`` only: a deliberately wrong
         estimator (:class:`_Variant`).

@@ -119,6 +119,49 @@ def test_a_budget_below_one_block_chunks_the_real_call():
     assert seen and all(size == min(L, 2) for L, size in seen)
 
 
+@pytest.mark.parametrize("name", ["ssfg", "mssfg", "pssfg"])
+def test_spherical_ascent_places_its_draws_in_chunks(name, monkeypatch):
+    """The spherical family's ascent makes its (L, 2n + 1) block of placed draws chunk by
+    chunk under max_memory: each evaluation sees at most the budget's directions (mutation
+    partner: an ascent holding all L placed draws fails the bound), and the location it reaches
+    is the unchunked one's (the chunked test above compares the value and gradients)."""
+    from discrepancies import spherical
+
+    seen = []
+    original = spherical._placed_fg
+
+    def spy(locs, draws, *args, **kwargs):
+        seen.append(draws.v.shape[0])
+        return original(locs, draws, *args, **kwargs)
+
+    monkeypatch.setattr(spherical, "_placed_fg", spy)
+    # case data: n = 24 points a cloud, so one direction of the ascent's block is 49 numbers
+    chunked = evaluate(name, torch.float64, 3 * 49 * 8, None)
+    assert seen and max(seen) == 3
+    seen.clear()
+    whole = evaluate(name, torch.float64, None, None)
+    assert seen and min(seen) > 3
+    assert _close(chunked["log"]["locations"], whole["log"]["locations"], torch.float64)
+
+
+@pytest.mark.parametrize("name", ["sw", "sfg"])
+def test_control_variates_are_chunked(name):
+    """slicing="control-variate" projects the centred clouds on every direction, an (n, L)
+    block: under max_memory it is made in chunks, with value and gradients to 1e-12."""
+    g = torch.Generator().manual_seed(4)
+    out = []
+    for budget in (None, 8 * 40 * 3):
+        X = torch.randn(40, 4, generator=g.manual_seed(4), dtype=torch.float64,
+                        requires_grad=True)
+        Y = (1.5 * torch.randn(40, 4, generator=g, dtype=torch.float64) + 0.3).requires_grad_()
+        kwargs = {"beta": 0.0} if name == "sfg" else {}
+        value = REGISTRY[name](X, Y, seed=1, n_projections=20, slicing="control-variate",
+                               max_memory=budget, **kwargs)
+        out.append((value, *torch.autograd.grad(value, (X, Y))))
+    for a, b in zip(*out, strict=True):
+        assert _close(a, b, torch.float64)
+
+
 # --- two gloo ranks --------------------------------------------------------------------
 
 
