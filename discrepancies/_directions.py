@@ -53,6 +53,6 @@ def resolve_projections(projections: object, n_projections: object, seed: object
     if projections is not None:
         check_seed(seed, like.device)
         return check_projections(projections, d, like)
-    check_fits(L, 2 * like.shape[0] + d, like)
+    check_fits(L, 2 * like.shape[0], like)
     generator = make_generator(seed, like.device)
     return draw(d, L, generator, like.dtype, like.device)

@@ -30,6 +30,8 @@ from samplers.constraints import (
 )
 from samplers.constraints import check_weights as check_weight_vector
 
+from ._execution import current_chunk_size
+
 __all__ = [
     "Rescaled",
     "Result",
@@ -191,11 +193,14 @@ def _device_memory(device: torch.device) -> int | None:
     return None
 
 
-def check_fits(n_projections: int, per_direction: int, like: torch.Tensor) -> None:
-    """A ``ValueError`` naming ``n_projections`` when the (L, ``per_direction``) float64 block
-    of directions and projections that a call needs at least exceeds the memory of ``like``'s
-    device, where torch would fail with an allocation error (or the machine swap)."""
-    need = 8 * n_projections * per_direction
+def check_fits(n_projections: int, points: int, like: torch.Tensor) -> None:
+    """A ``ValueError`` naming ``n_projections`` when what a call holds at least, the (d, L)
+    directions and one chunk of (C, ``points``) projections (C as ``max_memory`` sets it,
+    :func:`discrepancies._execution.current_chunk_size`), in the dtype of ``like`` (n, d),
+    exceeds the memory of its device, where torch would fail with an allocation error (or
+    the machine swap)."""
+    chunk = current_chunk_size(n_projections, points, like)
+    need = like.element_size() * (n_projections * like.shape[1] + chunk * points)
     total = _device_memory(like.device)
     if total is not None and need > total:
         raise ValueError(f"n_projections={n_projections} needs at least {need / 2**30:.4g} GiB "

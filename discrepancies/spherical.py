@@ -326,7 +326,7 @@ def _spherical(X: object, Y: object, *, make_draw: Callable[[float, int], _Sampl
     check_equal_size(X, Y)
     beta, p, kappa = check_beta(beta), check_p(p), check_kappa(kappa, X.dtype)
     L = check_n_projections(n_projections)
-    check_fits(L, 2 * X.shape[0] + X.shape[1], X)
+    check_fits(L, 2 * X.shape[0] + 1, X)
     n_iter, lr, log = check_n_iter(n_iter), check_lr(lr), check_bool(log, "log")
     # the vMF / power spherical draws are the method itself: only the start follows the scheme
     scheme = slicing_scheme(slicing, name, p=p, beta=beta, expectation=False)

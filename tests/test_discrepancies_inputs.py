@@ -5,7 +5,13 @@ import pytest
 import torch
 
 from discrepancies import REGISTRY, max_sfg, max_sw, reference, sfg, sw
-from discrepancies._inputs import check_finite, check_kappa, check_locations, make_generator
+from discrepancies._inputs import (
+    check_finite,
+    check_fits,
+    check_kappa,
+    check_locations,
+    make_generator,
+)
 
 FNS = {"sw": sw, "max_sw": max_sw, "sfg": sfg, "max_sfg": max_sfg}
 RNG = np.random.default_rng(0)
@@ -225,10 +231,25 @@ def test_kappa_beyond_the_held_dtype_names_kappa(name):
                              seed=0))
 
 
+def test_chunks_let_a_call_exceed_one_block_of_device_memory():
+    """n = 10^7 points a cloud and L = 200 (a 30 GiB float64 block unchunked) pass the
+    up-front check: under max_memory only a chunk of projections lives at once (the check
+    alone runs here, on a (1, d) stand-in for the clouds of that size)."""
+    from discrepancies._execution import Execution, executing
+
+    like = torch.zeros(1, 20, dtype=torch.float64)
+    with executing(Execution(max_memory=2**27)):
+        check_fits(200, 2 * 10**7, like)
+    with pytest.raises(ValueError, match="n_projections=200"):
+        with executing(Execution(max_memory=2**50)):
+            check_fits(200, 2 * 10**7, like)
+
+
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_n_projections_beyond_the_device_memory_is_named(name):
-    """A number of directions whose (L, 2n + d) float64 block alone exceeds the machine's
-    memory is refused up front, naming n_projections (torch would raise an allocation error)."""
+    """A number of directions whose (d, L) block alone exceeds the machine's memory is
+    refused up front, naming n_projections (torch would raise an allocation error); chunks
+    bound the projections, not the directions."""
     X, Y = torch.randn(6, 3), torch.randn(6, 3)
     with pytest.raises(ValueError, match=r"n_projections=1000000000000000 needs at least .* GiB"):
         REGISTRY[name](X, Y, n_projections=10**15, seed=0)
