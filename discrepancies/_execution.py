@@ -7,14 +7,17 @@ and :func:`~discrepancies._slices.fg_per_slice`). The public entry validates the
 (:func:`distributable`, a decorator) and holds them in a context variable for the duration of
 the call, so that no private signature carries them.
 
-**Bounded memory.** The L directions are processed in chunks of C columns, C the largest for
-which the (C, n + m) block of projections fits in ``max_memory`` bytes (at least one
-direction). A chunk's per-slice costs are computed by the same kernels as without chunks (equal
-up to the last bits of the matrix product, which BLAS may sum over d in another order for a
-block of fewer columns); with autograd each chunk runs under
-:func:`torch.utils.checkpoint.checkpoint`, so its projections, sorts and permutations are not
-kept until the backward pass but recomputed there, one chunk at a time: the memory of a call is
-O((n + m) C + n d), not O((n + m) L). The gradient is the sum of the chunks' gradients, equal
+**Bounded memory.** The L directions are processed in chunks of C columns, C the largest for which
+the (C, n + m) block of projections fits in ``max_memory`` bytes (at least one direction). A chunk's
+per-slice costs are computed by the same kernels as without chunks (equal up to the last bits of the
+matrix product, which BLAS may sum over d in another order for a block of fewer columns); with
+autograd a chunk's projections, sorts and permutations are not kept until the backward pass but
+recomputed there, one chunk at a time (:class:`_Chunks`), so the memory of a call is O((n + m) C + n
+d), not O((n + m) L). In that backward pass the gradients with respect to X and Y are two (n, d)
+buffers that every chunk's projection adds its vector-Jacobian product into in place
+(:func:`gradient_sink`, a BLAS ``addmm``), so no chunk makes (n, d) gradients of its own: the peak
+of a value and gradient of ``sw`` is the inputs, their gradients and one chunk's working set (the
+fused costs also hold their centred clouds). The gradient is the sum of the chunks' gradients, equal
 to the unchunked one up to the order of that sum (float64: about 1e-15 relative).
 
 **Sharding.** With a ``torch.distributed`` process group of W ranks, rank r takes the
@@ -66,6 +69,7 @@ __all__ = [
     "default_max_memory",
     "distributable",
     "executing",
+    "gradient_sink",
     "per_slice_level",
     "shard_bounds",
     "share",
@@ -258,25 +262,87 @@ def share(n_projections: int) -> Share | None:
     return Share(group, bounds, *bounds[dist.get_rank(group)])
 
 
+_SINKS: ContextVar[tuple[list, ...]] = ContextVar("sliced_gradient_sinks", default=())
+
+
+def gradient_sink(X: torch.Tensor) -> torch.Tensor | None:
+    """The (n, d) buffer into which the backward pass of a chunked call accumulates the
+    gradient with respect to ``X`` (zeros, made at the first request), None for any tensor
+    outside that backward pass. A projection of ``X`` that finds one adds its vector-Jacobian
+    product there in place and returns no gradient for ``X``; a route that ignores it still
+    gives the right gradient (through autograd, with an (n, d) tensor of its own)."""
+    for entry in _SINKS.get():
+        if entry[0] is X:
+            if entry[1] is None:
+                entry[1] = torch.zeros_like(X)
+            return entry[1]
+    return None
+
+
+class _Chunks(torch.autograd.Function):
+    """``cost`` on column chunks of the directions, concatenated: the forward pass keeps only
+    its inputs, the backward pass recomputes one chunk at a time with autograd, the gradients
+    with respect to X and Y accumulated in place (:func:`gradient_sink`)."""
+
+    @staticmethod
+    def forward(ctx, cost: Callable[..., torch.Tensor], size: int, args: tuple, kwargs: dict,
+                X: torch.Tensor, Y: torch.Tensor | None, projections: torch.Tensor,
+                ) -> torch.Tensor:
+        ctx.cost, ctx.size, ctx.args, ctx.kwargs = cost, size, args, kwargs
+        ctx.save_for_backward(X, Y, projections)
+        return torch.cat([cost(X, Y, projections[:, lo:lo + size], *args, **kwargs)
+                          for lo in range(0, projections.shape[1], size)])
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        saved = ctx.saved_tensors
+        leaves = [None if t is None else t.detach().requires_grad_(needed)
+                  for t, needed in zip(saved, ctx.needs_input_grad[4:], strict=True)]
+        sinks = tuple([leaf, None] for leaf in leaves[:2]
+                      if leaf is not None and leaf.requires_grad)
+        token = _SINKS.set(sinks)
+        try:
+            for lo in range(0, leaves[2].shape[1], ctx.size):
+                with torch.enable_grad():
+                    values = ctx.cost(leaves[0], leaves[1], leaves[2][:, lo:lo + ctx.size],
+                                      *ctx.args, **ctx.kwargs)
+                if values.requires_grad:
+                    values.backward(grad[lo:lo + ctx.size])
+        finally:
+            _SINKS.reset(token)
+        grads = {id(leaf): sink for leaf, sink in sinks}
+        out = []
+        for leaf in leaves:
+            if leaf is None or not leaf.requires_grad:
+                out.append(None)
+                continue
+            total = grads.get(id(leaf))
+            if leaf.grad is not None:  # a route outside the sink
+                total = leaf.grad if total is None else total.add_(leaf.grad)
+            out.append(total)
+        return (None, None, None, None, *out)
+
+
 def chunked(cost: Callable[..., torch.Tensor], X: torch.Tensor, Y: torch.Tensor | None,
             projections: torch.Tensor, args: tuple, kwargs: dict, size: int) -> torch.Tensor:
     """``cost`` on column chunks of ``size`` of ``projections``, concatenated; with autograd
-    each chunk checkpointed (recomputed in backward)."""
+    each chunk is recomputed in backward (:class:`_Chunks`; under
+    :func:`torch.utils.checkpoint.checkpoint` when a tensor among ``args`` or ``kwargs``, such
+    as a weight vector, needs a gradient too)."""
     L = projections.shape[1]
     if size >= L:
         return cost(X, Y, projections, *args, **kwargs)
-    grad = torch.is_grad_enabled() and any(
-        t.requires_grad for t in (X, Y, projections, *args, *kwargs.values())
-        if isinstance(t, torch.Tensor))
-    parts = []
-    for lo in range(0, L, size):
-        chunk = projections[:, lo:lo + size]
-        if grad:
-            parts.append(checkpoint(cost, X, Y, chunk, *args, use_reentrant=False,
-                                    preserve_rng_state=False, **kwargs))
-        else:
-            parts.append(cost(X, Y, chunk, *args, **kwargs))
-    return torch.cat(parts)
+    inputs = [t for t in (X, Y, projections) if t is not None]
+    others = [t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor)]
+    if not torch.is_grad_enabled() or not any(t.requires_grad for t in inputs + others):
+        return torch.cat([cost(X, Y, projections[:, lo:lo + size], *args, **kwargs)
+                          for lo in range(0, L, size)])
+    if not any(t.requires_grad for t in others):
+        return _Chunks.apply(cost, size, args, kwargs, X, Y, projections)
+    return torch.cat([checkpoint(cost, X, Y, projections[:, lo:lo + size], *args,
+                                 use_reentrant=False, preserve_rng_state=False, **kwargs)
+                      for lo in range(0, L, size)])
 
 
 def per_slice_level(cost: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:

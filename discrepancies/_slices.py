@@ -22,7 +22,7 @@ from typing import NamedTuple
 import torch
 
 from . import _kernels as K
-from ._execution import per_slice_level
+from ._execution import gradient_sink, per_slice_level
 from ._inputs import pth_root
 
 __all__ = ["SortedFG", "fg_per_slice", "fg_pullback", "fg_sorted", "fg_sorted_grad", "power_mean",
@@ -30,8 +30,32 @@ __all__ = ["SortedFG", "fg_per_slice", "fg_pullback", "fg_sorted", "fg_sorted_gr
 
 
 def project(X: torch.Tensor, projections: torch.Tensor) -> torch.Tensor:
-    """Projections :math:`u_{l i} = \\theta_l^\\top x_i`, shape (L, n), rows contiguous."""
+    """Projections :math:`u_{l i} = \\theta_l^\\top x_i`, shape (L, n), rows contiguous.
+    In the backward pass of a chunked call the gradient with respect to ``X`` is added into
+    the call's buffer (:func:`discrepancies._execution.gradient_sink`) in place."""
+    sink = gradient_sink(X)
+    if sink is not None:
+        return _ProjectInto.apply(X, projections, sink)
     return projections.T @ X.T
+
+
+class _ProjectInto(torch.autograd.Function):
+    """:func:`project` whose backward pass adds :math:`G^\\top \\Theta^\\top` into ``sink``
+    (one ``addmm``) instead of returning an (n, d) gradient for ``X``."""
+
+    @staticmethod
+    def forward(ctx, X: torch.Tensor, projections: torch.Tensor, sink: torch.Tensor,
+                ) -> torch.Tensor:
+        ctx.save_for_backward(X, projections)
+        ctx.sink = sink
+        return projections.T @ X.T
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        X, projections = ctx.saved_tensors
+        ctx.sink.addmm_(grad.T, projections.T)
+        return None, (grad @ X).T if ctx.needs_input_grad[1] else None, None
 
 
 def sort_rows(U: torch.Tensor) -> torch.Tensor:
@@ -388,6 +412,7 @@ class _FusedSlices(torch.autograd.Function):
         ctx.save_for_backward(Xc, Yc, gap, projections, a, iu, b, iv, delta, forward.use_anti,
                               forward.moments)
         ctx.beta, ctx.p, ctx.transport_weight = beta, p, transport_weight
+        ctx.sinks = gradient_sink(X), gradient_sink(Y)
         return forward.values
 
     @staticmethod
@@ -399,12 +424,18 @@ class _FusedSlices(torch.autograd.Function):
                                ctx.p, grad_out, transport_weight=ctx.transport_weight)
         G_x, G_y = G[:, :n], G[:, n:]
         grads = []
-        for G_z, sign, needed in ((G_x, 1, ctx.needs_input_grad[0]),
-                                  (G_y, -1, ctx.needs_input_grad[1])):
-            if needed:  # the centring's adjoint removes the mean over the points
-                g = G_z.T @ projections.T
-                g += (sign * (projections @ g_delta) - g.sum(dim=0)) / n
-            grads.append(g if needed else None)
+        for G_z, sign, needed, sink in ((G_x, 1, ctx.needs_input_grad[0], ctx.sinks[0]),
+                                        (G_y, -1, ctx.needs_input_grad[1], ctx.sinks[1])):
+            if not needed:
+                grads.append(None)
+                continue
+            # the centring's adjoint removes the mean over the points of G_z^T Theta^T
+            shift = projections @ (sign * g_delta - G_z.sum(dim=1)) / n
+            if sink is None:
+                grads.append(torch.addmm(shift, G_z.T, projections.T))
+            else:  # a chunk of a chunked call: added into the call's buffer
+                sink.addmm_(G_z.T, projections.T).add_(shift)
+                grads.append(None)
         g_p = None
         if ctx.needs_input_grad[2]:
             # (L, n) @ (n, d) products: G's halves are row-strided views, fit for BLAS as

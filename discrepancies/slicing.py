@@ -77,7 +77,7 @@ import torch
 from ._directions import random_projections
 from ._execution import chunked, current_chunk_size
 from ._inputs import describe, pth_root, widest_float
-from ._slices import power_mean
+from ._slices import power_mean, project
 
 __all__ = [
     "SCHEMES",
@@ -184,8 +184,8 @@ def rqmc_projections(d: int, n_projections: int, generator: torch.Generator,
 
 def _projected_variance(centred: torch.Tensor, w: torch.Tensor | None,
                         P: torch.Tensor) -> torch.Tensor:
-    projected = (centred @ P).square()
-    return projected.mean(dim=0) if w is None else w @ projected
+    projected = project(centred, P).square()
+    return projected.mean(dim=1) if w is None else projected @ w
 
 
 def _projected_moments(Z: torch.Tensor, w: torch.Tensor | None, P: torch.Tensor,

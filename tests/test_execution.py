@@ -6,8 +6,9 @@ import inspect
 import numpy as np
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
-from discrepancies import REGISTRY, _execution
+from discrepancies import REGISTRY, _execution, _slices
 from discrepancies._execution import Execution, chunk_size, executing, shard_bounds
 from validation.sharding import CASE_KEYWORDS, evaluate, registry_cases
 
@@ -160,6 +161,46 @@ def test_control_variates_are_chunked(name):
         out.append((value, *torch.autograd.grad(value, (X, Y))))
     for a, b in zip(*out, strict=True):
         assert _close(a, b, torch.float64)
+
+
+class _PointGradients(TorchDispatchMode):
+    """Counts the out-of-place matrix products whose result has the (n, d) = (24, 3) shape of
+    the case clouds: an (n, d) gradient made for one chunk."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if func in (torch.ops.aten.mm.default, torch.ops.aten.addmm.default) and (
+                tuple(out.shape) == (24, 3)):
+            self.count += 1
+        return out
+
+
+# max_sw / max_sfg evaluate their one final direction as one block, not in chunks
+_CHUNKED = sorted(set(REGISTRY) - {"max_sw", "max_sfg"})
+
+
+@pytest.mark.parametrize("name", _CHUNKED)
+def test_chunks_add_their_gradients_in_place(name):
+    """In the backward pass of a chunked call no chunk makes an (n, d) gradient of its own:
+    each adds its share into the call's buffers in place, so the peak is the inputs, their
+    gradients and one chunk (with autograd's sum of per-chunk gradients it would hold one
+    more (n, d) tensor per cloud)."""
+    with _PointGradients() as mode:
+        evaluate(name, torch.float64, 2 * 48 * 8, None)
+    assert mode.count == 0
+
+
+def test_chunk_gradients_in_place_can_fail(monkeypatch):
+    """Mutation partner of the test above: without the buffers every chunk's projection
+    returns its (n, d) gradients, and the count sees them."""
+    monkeypatch.setattr(_slices, "gradient_sink", lambda X: None)
+    with _PointGradients() as mode:
+        evaluate("sw", torch.float64, 2 * 48 * 8, None)
+    assert mode.count == 10  # 5 chunks of 2 directions, X and Y
 
 
 # --- two gloo ranks --------------------------------------------------------------------
