@@ -14,6 +14,9 @@ COMMAND_NAMES = [*COMMANDS, "all"]
 # `sliced-bench CMD ...` inside one code span (a table cell, an inline example)
 _SPAN = re.compile(r"`sliced-bench (\w+)([^`]*)`")
 _OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+# a command of another program (torchrun's launcher options are torchrun's, not ours): from
+# the program's name to the end of its code span or line
+_OTHER_PROGRAM = re.compile(r"(?:^|(?<=`))(?:\S*/)?torchrun\b[^`\n]*", re.M)
 
 
 def help_options(capsys) -> dict[str, set[str]]:
@@ -31,6 +34,7 @@ def unknown_options(text: str, options: dict[str, set[str]]) -> list[str]:
     """Options in ``text`` that no command has, and options in a `sliced-bench CMD ...` span
     that CMD's --help does not list (or an unknown CMD)."""
     known = set().union(*options.values())
+    text = _OTHER_PROGRAM.sub("", text)
     bad = [f"{o} (no command has it)" for o in _OPTION.findall(text) if o not in known]
     for command, rest in _SPAN.findall(text):
         if command not in options:
@@ -58,3 +62,7 @@ def test_the_check_catches_an_option_that_does_not_exist(capsys):
     assert unknown_options(text, options) == [
         "--trails (no command has it)", "--trails (not in sliced-bench rae --help)",
         "--data (not in sliced-bench curves --help)", "sliced-bench plot (no such command)"]
+    # another program's options are its own, but ours still count after its span
+    text = "`torchrun --nproc-per-node 2 scripts/x.py` then `sliced-bench rae --trails 4`"
+    assert unknown_options(text, options) == [
+        "--trails (no command has it)", "--trails (not in sliced-bench rae --help)"]
