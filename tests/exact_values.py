@@ -25,7 +25,9 @@ eps, and are in terms of the data:
   evaluates (2 mean(s^2 t^2) + 2 mean(s^2)(mean(s^2) + mean(t^2)) + 4 est^2 +
   8 |est|(mean(a^2) + mean(b^2)), est = mean(a^2) - mean(b^2), the one subtraction that can
   cancel); the minimum over the two couplings is 1-Lipschitz, so a slice's bound is the larger
-  of the two;
+  of the two, or the smaller coupling's own where the two intervals value +- bound do not meet
+  (the rounding cannot change which coupling is the smaller; at large p the other coupling's
+  value, and its bound, can be 10^17 times larger);
 - means over slices add (L + 2) eps of the mean of |values|, maxima nothing; every value adds
   8 eps of itself (the power-of-two rescaling and its factor c, the final cast) and, for
   values near underflow, 16 (n + m + 4) times the dtype's smallest normal number.
@@ -128,7 +130,7 @@ class Exact:
         ma2 = mpmath.fsum(x * x for x in a_c) / n
         mb2 = mpmath.fsum((y - vbar) ** 2 for y in vs) / n
         est = ma2 - mb2
-        best = None
+        couplings = []
         for w in (vs, vs[::-1]):
             gaps = [x - y for x, y in zip(us, w, strict=True)]
             T = mpmath.fsum(abs(g) ** p for g in gaps) / n
@@ -149,11 +151,11 @@ class Exact:
                 S_err = mpmath.fsum((abs(ds) + shift) ** 2 * (abs(dt) + shift) ** 2
                                     - (ds * dt) ** 2 for ds, dt in pairs) / n**2
                 S_err += (n + 16) * eps * absolute
-            value = (1 - beta) * T + beta * S
-            error = (1 - beta) * T_err + beta * S_err
-            best = (value, error) if best is None else (min(best[0], value),
-                                                        max(best[1], error))
-        return best
+            couplings.append(((1 - beta) * T + beta * S, (1 - beta) * T_err + beta * S_err))
+        (low, low_err), (high, high_err) = sorted(couplings)
+        if low + low_err < high - high_err:  # the rounding cannot change which is the smaller
+            return low, low_err
+        return low, max(low_err, high_err)
 
     def combine(self, law: str, components: int = 1):
         """The call's value and its rounding bound: ``law`` "mean" (the mean of each
