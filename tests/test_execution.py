@@ -1,7 +1,10 @@
 """max_memory (chunked directions, recomputed in backward) and group (slices sharded over
 torch.distributed ranks), for every REGISTRY entry."""
 
+import datetime
 import inspect
+import re
+import time
 
 import numpy as np
 import pytest
@@ -204,6 +207,23 @@ def test_chunk_gradients_in_place_can_fail(monkeypatch):
 
 
 # --- two gloo ranks --------------------------------------------------------------------
+
+
+def _one_rank_stays_out(rank: int, world: int) -> None:
+    if rank == 1:  # alive, but never joins the collective (as after a failure of its own)
+        time.sleep(6)
+        return
+    torch.distributed.all_reduce(torch.ones(1))
+
+
+def test_a_rank_left_waiting_gives_up():
+    """A rank waiting in a collective for a rank that does not come raises after the ranks'
+    timeout (gloo's default is 30 minutes: a failing rank, or a mutant of the code, would hang
+    the test run), and the failure is reported with its traceback."""
+    from validation.sharding import spawn_ranks
+    with pytest.raises(RuntimeError, match="rank 0 failed") as failure:
+        spawn_ranks(_one_rank_stays_out, world=2, timeout=datetime.timedelta(seconds=1))
+    assert re.search("timed out|timeout", str(failure.value), re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ value, gradient and log, so that they can be compared with the single-process ca
 
 from __future__ import annotations
 
+import datetime
 import os
 import tempfile
 import traceback
@@ -27,6 +28,7 @@ __all__ = ["ASCENT_STEPS", "CASE_KEYWORDS", "case_data", "evaluate", "registry_c
 CASE_KEYWORDS = {"n_projections": 10, "seed": 3}
 ASCENT_STEPS = 4  # enough steps for the ranks to follow a path of several decisions
 BUDGETS = (None, 2 * 48 * 8)  # unbounded, and chunks of 2 float64 (4 float32) directions
+RANK_TIMEOUT = datetime.timedelta(seconds=60)  # far above a test's collective waits
 
 
 def case_data(dtype: torch.dtype, shift: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,10 +88,12 @@ def registry_on_ranks(rank: int, world: int) -> dict:
 
 
 def _rank_main(rank: int, world: int, init_file: str, out_dir: str, fn: Callable,
-               threads: int) -> None:
+               threads: int, timeout: datetime.timedelta) -> None:
     torch.set_num_threads(threads)
+    # a rank that fails leaves the others waiting in their next collective: they give up
+    # after `timeout` instead of gloo's 30 minutes, and the test fails instead of hanging
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
-                            world_size=world)
+                            world_size=world, timeout=timeout)
     try:
         try:
             result = {"ok": fn(rank, world)}
@@ -100,13 +104,16 @@ def _rank_main(rank: int, world: int, init_file: str, out_dir: str, fn: Callable
         dist.destroy_process_group()
 
 
-def spawn_ranks(fn: Callable[[int, int], object], world: int = 2, threads: int = 1) -> list:
+def spawn_ranks(fn: Callable[[int, int], object], world: int = 2, threads: int = 1,
+                timeout: datetime.timedelta = RANK_TIMEOUT) -> list:
     """``fn(rank, world)`` on ``world`` new processes (gloo, ``file://`` rendezvous in a
     temporary folder, ``threads`` torch threads each); their return values in rank order.
     ``fn`` must be importable (a module-level function). A rank's exception is raised here as
-    a ``RuntimeError`` carrying its traceback."""
+    a ``RuntimeError`` carrying its traceback; a rank left waiting in a collective by a failed
+    one raises after ``timeout``."""
     with tempfile.TemporaryDirectory() as tmp:
-        mp.spawn(_rank_main, args=(world, os.path.join(tmp, "rendezvous"), tmp, fn, threads),
+        mp.spawn(_rank_main, args=(world, os.path.join(tmp, "rendezvous"), tmp, fn, threads,
+                                   timeout),
                  nprocs=world, join=True)
         results = [torch.load(os.path.join(tmp, f"rank{r}.pt"), weights_only=False)
                    for r in range(world)]
