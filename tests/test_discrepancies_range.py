@@ -127,7 +127,9 @@ def test_fg_family_across_the_range(dtype, c, name):
 def test_fg_family_raises_when_the_value_is_out_of_range(name):
     """FG of float32 data of size 1e20 is about 1e80: an error naming float32's range, where
     the code without rescaling returned NaN."""
-    with pytest.raises(ValueError, match=r"not representable in torch\.float32 \(largest "
+    # the message names the entry called (a default name passed on by sfg, a wrong one, fails)
+    with pytest.raises(ValueError, match=rf"^{name} of these X and Y is about 10\^[0-9.]+, "
+                                         r"not representable in torch\.float32 \(largest "
                                          r"finite value 3\.403e\+38\)"):
         _fg_call(name, _t(X, torch.float32, 1e20), _t(Y, torch.float32, 1e20),
                  _t(P, torch.float32), 2.0)
@@ -198,3 +200,18 @@ def test_gradient_at_huge_scale():
     g64 = grad(sfg, _t(X, torch.float64, c), _t(Y, torch.float64, c), torch.from_numpy(P))
     g32 = grad(sfg, _t(X, torch.float32, c), _t(Y, torch.float32, c), _t(P, torch.float32))
     torch.testing.assert_close(g32.double(), g64, rtol=1e-4, atol=1e-4 * g64.abs().max().item())
+
+
+def test_rescaled_sfg_passes_its_directions_and_clouds_to_the_slicing_scheme():
+    """Float32 data of size 1e-15 is rescaled before FG (its 4th powers underflow): the
+    control-variate estimate, which uses the directions and both clouds, must then equal the
+    float64 one on the same data (where no rescaling is needed) to float32 accuracy. (A
+    rescaled path that hands the scheme no directions or clouds fails; plain "mc" ignores
+    them.)"""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(30, 4, generator=g, dtype=torch.float64) * 1e-15
+    Y = (0.7 * torch.randn(30, 4, generator=g, dtype=torch.float64) + 0.2) * 1e-15
+    kw = {"seed": 1, "beta": 0.0, "slicing": "control-variate", "n_projections": 20}
+    low = sfg(X.float(), Y.float(), **kw)
+    assert low.dtype == torch.float32
+    assert low.item() == pytest.approx(sfg(X, Y, **kw).item(), rel=1e-5)
