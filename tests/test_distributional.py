@@ -160,7 +160,9 @@ def test_bad_state_and_lam_raise_naming_them():
     good = dsw(X, Y, projections=P, n_iter=1, log=True)[1]["state"]
     bad = [
         ([1, 2], TypeError, r"^state must be None or a dict .*, got \[1, 2\]$"),
-        ({"weight": good["weight"]}, ValueError, r"^state must have the keys \['bias', 'weight'\]"),
+        ({"weight": good["weight"]}, ValueError,
+         r"^state must have the keys \['bias', 'weight'\] \(and optionally \['exp_avg', "
+         r"'exp_avg_sq', 'step'\]\), got \['weight'\]$"),
         ({**good, "extra": 1.0}, ValueError, r"^state must have the keys"),
         ({**good, "weight": good["weight"][:2]}, ValueError, r"^state\['weight'\] must have shape"),
         ({**good, "bias": good["bias"] * np.nan}, ValueError, r"^state\['bias'\] must be finite"),
