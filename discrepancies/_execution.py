@@ -279,6 +279,14 @@ def gradient_sink(X: torch.Tensor) -> torch.Tensor | None:
     return None
 
 
+def _each_chunk(cost: Callable[..., torch.Tensor], X: torch.Tensor, Y: torch.Tensor | None,
+                projections: torch.Tensor, args: tuple, kwargs: dict, size: int) -> torch.Tensor:
+    """``cost`` on each column chunk of ``size`` of ``projections``, concatenated (no
+    autograd bookkeeping of its own)."""
+    return torch.cat([cost(X, Y, projections[:, lo:lo + size], *args, **kwargs)
+                      for lo in range(0, projections.shape[1], size)])
+
+
 class _Chunks(torch.autograd.Function):
     """``cost`` on column chunks of the directions, concatenated: the forward pass keeps only
     its inputs, the backward pass recomputes one chunk at a time with autograd, the gradients
@@ -290,8 +298,7 @@ class _Chunks(torch.autograd.Function):
                 ) -> torch.Tensor:
         ctx.cost, ctx.size, ctx.args, ctx.kwargs = cost, size, args, kwargs
         ctx.save_for_backward(X, Y, projections)
-        return torch.cat([cost(X, Y, projections[:, lo:lo + size], *args, **kwargs)
-                          for lo in range(0, projections.shape[1], size)])
+        return _each_chunk(cost, X, Y, projections, args, kwargs, size)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -336,8 +343,7 @@ def chunked(cost: Callable[..., torch.Tensor], X: torch.Tensor, Y: torch.Tensor 
     inputs = [t for t in (X, Y, projections) if t is not None]
     others = [t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor)]
     if not torch.is_grad_enabled() or not any(t.requires_grad for t in inputs + others):
-        return torch.cat([cost(X, Y, projections[:, lo:lo + size], *args, **kwargs)
-                          for lo in range(0, L, size)])
+        return _each_chunk(cost, X, Y, projections, args, kwargs, size)
     if not any(t.requires_grad for t in others):
         return _Chunks.apply(cost, size, args, kwargs, X, Y, projections)
     return torch.cat([checkpoint(cost, X, Y, projections[:, lo:lo + size], *args,
