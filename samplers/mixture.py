@@ -119,8 +119,8 @@ class MixtureVonMisesFisher(SphereDistribution):
         kappa = self.concentrations
         dtype = torch.promote_types(kappa.dtype, value.dtype)
         comp = (
-            torch.log(self.weights).to(dtype)
-            + log_density_at_mode(kappa, self.dim).to(dtype)
+            torch.log(self.weights.to(dtype))
+            + log_density_at_mode(kappa, self.dim, dtype)
             - kappa * one_minus_cosine(value.to(dtype).unsqueeze(-2), self.locs.to(dtype))
         )
         return torch.logsumexp(comp, dim=-1)

@@ -83,17 +83,18 @@ def _log_density_at_mode64(kappa: torch.Tensor, d: int) -> torch.Tensor:
     return -((d - 1) * math.log(2) + half * math.log(math.pi) + _lgamma_ratio(alpha, half))
 
 
-def log_density_at_mode(kappa: torch.Tensor, d: int) -> torch.Tensor:
+def log_density_at_mode(kappa: torch.Tensor, d: int,
+                        dtype: torch.dtype | None = None) -> torch.Tensor:
     r"""``log p(mu) = -log N_d(kappa) + kappa log 2``, without forming either term:
 
     .. math:: \log p(\mu) = -\Big((d-1)\log 2 + \beta\log\pi + \log\Gamma(\alpha)
               - \log\Gamma(\alpha+\beta)\Big),
 
-    with the log-Gamma difference from :func:`_lgamma_ratio`, in float64 (cast to
-    ``kappa``'s dtype). It grows like ``(d-1)/2 log kappa``; ``log N_d`` alone is of size
-    ``kappa log 2``.
+    with the log-Gamma difference from :func:`_lgamma_ratio`, in float64, cast to ``dtype``
+    (default: ``kappa``'s; a wider one keeps the float64 value's accuracy). It grows like
+    ``(d-1)/2 log kappa``; ``log N_d`` alone is of size ``kappa log 2``.
     """
-    return _log_density_at_mode64(kappa, d).to(kappa.dtype)
+    return _log_density_at_mode64(kappa, d).to(kappa.dtype if dtype is None else dtype)
 
 
 def sample_power_spherical_t(
@@ -154,7 +155,7 @@ class PowerSpherical(LocConcentration):
                                torch.log(one_minus_cosine(value, -loc) / 2))
         # kappa * log((1 + t) / 2) with 0 * log 0 = 0 (kappa = 0 is uniform even at t = -1)
         term = torch.where(kappa > 0, kappa * log_half, torch.zeros_like(log_half))
-        return log_density_at_mode(kappa, self.dim).to(dtype) + term
+        return log_density_at_mode(kappa, self.dim, dtype) + term
 
     @property
     def mean(self) -> torch.Tensor:

@@ -382,18 +382,21 @@ def _log_density_at_mode64(kappa: torch.Tensor, d: int) -> torch.Tensor:
     return torch.where(positive, value, torch.full_like(value, uniform))
 
 
-def log_density_at_mode(kappa: torch.Tensor, d: int) -> torch.Tensor:
+def log_density_at_mode(kappa: torch.Tensor, d: int,
+                        dtype: torch.dtype | None = None) -> torch.Tensor:
     r"""``log p(mu) = log C_d(kappa) + kappa``, computed without forming either term.
 
     .. math:: \log C_d(\kappa) + \kappa = \nu \log\kappa - \tfrac d2 \log(2\pi)
               - \log\big(I_\nu(\kappa) e^{-\kappa}\big),\qquad \nu = \tfrac d2 - 1,
 
-    with :func:`samplers.bessel.log_ive`, in float64 (cast to ``kappa``'s dtype). It grows like
-    ``(d-1)/2 log(kappa / (2 pi))`` (Hankel's expansion of ``I_nu``), while ``log C_d`` and
-    ``kappa`` are each of size ``kappa``: formed separately, their sum is off by nats in
-    float32 from kappa ~ 1e7 (an ulp of 1e8 is 8) and in float64 from kappa ~ 1e16.
+    with :func:`samplers.bessel.log_ive`, in float64, cast to ``dtype`` (default: ``kappa``'s;
+    a wider one keeps the float64 value's accuracy, which rounding to ``kappa``'s first would
+    lose). It grows like ``(d-1)/2 log(kappa / (2 pi))`` (Hankel's expansion of ``I_nu``),
+    while ``log C_d`` and ``kappa`` are each of size ``kappa``: formed separately, their sum is
+    off by nats in float32 from kappa ~ 1e7 (an ulp of 1e8 is 8) and in float64 from
+    kappa ~ 1e16.
     """
-    return _log_density_at_mode64(kappa, d).to(kappa.dtype)
+    return _log_density_at_mode64(kappa, d).to(kappa.dtype if dtype is None else dtype)
 
 
 def log_normalizer(kappa: torch.Tensor, d: int) -> torch.Tensor:
@@ -450,7 +453,7 @@ class VonMisesFisher(LocConcentration):
             self._validate_sample(value)
         kappa = self.concentration
         dtype = torch.promote_types(kappa.dtype, value.dtype)
-        return (log_density_at_mode(kappa, self.dim).to(dtype)
+        return (log_density_at_mode(kappa, self.dim, dtype)
                 - kappa * one_minus_cosine(value.to(dtype), self.loc.to(dtype)))
 
     @property

@@ -4,6 +4,9 @@
 #
 #   scripts/mutation.sh samplers/mixture.py [discrepancies/fused.py ...]   those modules
 #   scripts/mutation.sh all                                                 the eleven modules
+#   scripts/mutation.sh --sample N module [module ...]                      a seeded uniform
+#                                                                           sample of N mutants
+#                                                                           of each module
 #   scripts/mutation.sh --summary [module ...]                              counts only, no run
 #
 # Needs the `mutation` extra (.venv/bin/python -m pip install -e ".[mutation]"). Runs under
@@ -18,7 +21,9 @@ MODULES=(samplers/mixture.py samplers/power_spherical.py samplers/sphere.py samp
          discrepancies/sliced.py discrepancies/slicing.py discrepancies/_slices.py
          discrepancies/spherical.py)
 run=1
+size=""
 if [ "${1:-}" = "--summary" ]; then run=0; shift; fi
+if [ "${1:-}" = "--sample" ]; then size="$2"; shift 2; fi
 if [ $# -eq 0 ] || [ "$1" = "all" ]; then set -- "${MODULES[@]}"; fi
 for module in "$@"; do
     case " ${MODULES[*]} " in
@@ -30,13 +35,18 @@ for module in "$@"; do
     # mutmut names a mutant <dotted module>.<function>__mutmut_<i>
     pattern="$(basename "${module%.py}")"
     pattern="$(dirname "$module").${pattern}.*"
+    targets=("$pattern")
+    if [ -n "$size" ]; then
+        mapfile -t targets < <(.venv/bin/python scripts/mutation_summary.py "$module" \
+                                   --sample "$size")
+    fi
     seconds=""
     if [ "$run" = 1 ]; then
         log="mutants/run-${pattern%.\*}.log"
         mkdir -p mutants
         start=$(date +%s)
         # mutmut draws a progress spinner: keep it in the log
-        if ! HYPOTHESIS_PROFILE=mutation nice -n 15 .venv/bin/mutmut run "$pattern" \
+        if ! HYPOTHESIS_PROFILE=mutation nice -n 15 .venv/bin/mutmut run "${targets[@]}" \
                 >"$log" 2>&1; then
             tail -n 30 "$log" >&2
             echo "mutation.sh: mutmut failed on $module (log: $log)" >&2

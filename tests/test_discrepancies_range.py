@@ -215,3 +215,34 @@ def test_rescaled_sfg_passes_its_directions_and_clouds_to_the_slicing_scheme():
     low = sfg(X.float(), Y.float(), **kw)
     assert low.dtype == torch.float32
     assert low.item() == pytest.approx(sfg(X, Y, **kw).item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["sw", "max_sw"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rescaled_path_logs_what_the_plain_path_logs(name, dtype, monkeypatch):
+    """Every logged quantity (the p-th powers per slice, the ascent's history, the direction)
+    of a forced rescaled call equals the plain call's, in the same dtype. Mutations caught: the
+    per-slice roots logged without their p-th power, a history or direction left in the
+    working dtype (float64) or cast to the caller's."""
+    Xt, Yt, Pt = _t(X, dtype), _t(Y, dtype), _t(P, dtype)
+    extra = {"n_iter": 3} if name == "max_sw" else {}
+
+    def logged():
+        _, log = REGISTRY[name](Xt, Yt, projections=Pt, p=3.0, log=True, **extra)
+        return log
+
+    plain = logged()
+    _forced(monkeypatch, 5)
+    forced = logged()
+    assert set(forced) == set(plain)
+    for key, value in plain.items():
+        if not isinstance(value, torch.Tensor):
+            continue
+        assert forced[key].dtype == value.dtype, key
+        torch.testing.assert_close(forced[key], value, rtol=REL[value.dtype] * 10, atol=0, msg=key)
+
+
+def test_max_sw_out_of_range_names_itself():
+    Xb = torch.full((3, 2), 1.7e308, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"^max_sw of these X and Y is .* not representable"):
+        max_sw(Xb, -Xb, projections=torch.tensor([[1.0], [0.0]], dtype=torch.float64))

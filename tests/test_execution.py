@@ -216,6 +216,7 @@ def _one_rank_stays_out(rank: int, world: int) -> None:
     torch.distributed.all_reduce(torch.ones(1))
 
 
+@pytest.mark.ranks
 def test_a_rank_left_waiting_gives_up():
     """A rank waiting in a collective for a rank that does not come raises after the ranks'
     timeout (gloo's default is 30 minutes: a failing rank, or a mutant of the code, would hang
@@ -232,6 +233,7 @@ def ranks():
     return spawn_ranks(registry_on_ranks, world=2)
 
 
+@pytest.mark.ranks
 @pytest.mark.parametrize("case", registry_cases(), ids=lambda c: f"{c[0]}-{str(c[1])[6:]}-"
                          f"{'chunked' if c[2] else 'whole'}")
 def test_two_ranks_equal_one_process(ranks, case):
@@ -253,12 +255,14 @@ def test_two_ranks_equal_one_process(ranks, case):
             assert _close(got[key], single[key], dtype), (key, got[key], single[key])
 
 
+@pytest.mark.ranks
 def test_two_ranks_refuse_different_inputs(ranks):
     for rank in ranks:
         assert rank["mismatch"] is not None
         assert "X must be the same on every rank" in rank["mismatch"]
 
 
+@pytest.mark.ranks
 def test_two_ranks_without_the_allreduce_miss_half_the_gradient(ranks):
     """Mutation check of the gradient test: without the all-reduce on the inputs each rank's
     gradient is its own slices' share only, which the comparison above would reject."""
@@ -275,6 +279,7 @@ def test_case_keywords_draw_directions():
     assert CASE_KEYWORDS["n_projections"] >= 2 * 5  # mssfg: 5 components, 2 ranks
 
 
+@pytest.mark.ranks
 def test_two_ranks_share_the_seed_drawn_for_seed_none(ranks):
     """The ranks' global generators differ (seeded 100 + rank), yet seed=None draws the same
     directions on both: the first rank's seed is sent to all."""

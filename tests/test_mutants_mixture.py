@@ -16,7 +16,8 @@ def test_log_prob_is_the_weighted_logsumexp_of_its_components_in_the_promoted_dt
     """The mixture's density is sum_i w_i p_i(x): its log equals logsumexp_i(log w_i +
     log p_i(x)) with each p_i the single-component vMF, term by term in the promoted dtype
     (float32 parameters, float64 points: float64). Adding log w_i and log C_d(kappa_i) in
-    float32 before the promotion moves the result by about 1e-7."""
+    float32 before the promotion, or taking log w_i in float32, moves the result by about
+    1e-7."""
     k, d = 3, 5
     rng = np.random.default_rng(7)
     locs = rng.standard_normal((k, d))
@@ -27,7 +28,7 @@ def test_log_prob_is_the_weighted_logsumexp_of_its_components_in_the_promoted_dt
     x = torch.tensor(x / np.linalg.norm(x, axis=1, keepdims=True), dtype=F64)
     got = MixtureVonMisesFisher(locs, kappa, weights).log_prob(x)
     assert got.dtype == F64
-    components = torch.stack([torch.log(weights[i]).double()
+    components = torch.stack([torch.log(weights[i].double())
                               + VonMisesFisher(locs[i], kappa[i]).log_prob(x)
                               for i in range(k)])
     torch.testing.assert_close(got, torch.logsumexp(components, 0), rtol=0, atol=1e-13)

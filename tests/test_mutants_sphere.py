@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from samplers.sphere import cosine_draws, householder_place, householder_sign, one_minus_cosine
+from samplers.sphere import (
+    cosine_draws,
+    householder_place,
+    householder_sign,
+    one_minus_cosine,
+    tangent_gaussian,
+    uniform_sphere,
+)
 
 F16, F32, F64 = torch.float16, torch.float32, torch.float64
 
@@ -93,3 +100,13 @@ def test_one_minus_cosine_against_the_dot_product_and_near_loc():
     near32, loc32 = torch.tensor(near, dtype=F32), torch.tensor(loc, dtype=F32)
     exact = float(((near32.double() - loc32.double()) ** 2).sum() / 2)  # of the float32 inputs
     assert abs(float(one_minus_cosine(near32, loc32)) - exact) < 1e-5 * exact
+
+
+def test_the_draws_are_made_on_the_device_asked_for():
+    """The meta device (shapes and dtypes, no data) shows on a machine with only a CPU whether
+    the device reaches the Gaussian draws: a draw made on the default device would be a CPU
+    tensor."""
+    assert uniform_sphere(5, 3, device="meta").device.type == "meta"
+    like = torch.empty(0, dtype=F64, device="meta")
+    z = tangent_gaussian(torch.Size((4,)), 3, None, like)
+    assert (z.device.type, z.dtype, z.shape) == ("meta", F64, (4, 3))

@@ -119,3 +119,31 @@ def test_power_spherical_rsample_is_reparameterised_in_kappa():
     x = PowerSpherical(loc, kappa).rsample((20000,), generator=torch.Generator().manual_seed(0))
     (x @ loc).mean().backward()
     assert float(kappa.grad) == pytest.approx(3 / 8**2, rel=0.05)
+
+
+@pytest.mark.parametrize("cls", DISTRIBUTIONS)
+def test_float32_parameters_with_float64_points_give_a_float64_log_density(cls):
+    """``log_prob`` is in the dtype of the parameters and the points promoted, and as accurate as
+    that dtype: float32 parameters (exact in float64) at float64 points give the float64
+    parameters' value to 1e-14, not one with its normaliser rounded to float32 (1e-7 off)."""
+    loc = _unit(3, 5, seed=4)
+    kappa = torch.tensor([0.7, 20.0, 3e4], dtype=torch.float64)
+    low = cls(loc.float(), kappa.float())
+    # float32 unit vectors are not unit to float64's tolerance: the reference skips the check
+    exact = cls(loc.float().double(), kappa.float().double(), validate_args=False)
+    points = _unit(6, 1, 5, seed=5)
+    got = low.log_prob(points)
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got, exact.log_prob(points), rtol=1e-14, atol=1e-14)
+
+
+def test_float32_mixture_with_float64_points_gives_a_float64_log_density():
+    locs = _unit(3, 5, seed=4).float()
+    kappa = torch.tensor([0.7, 20.0, 3e4], dtype=torch.float32)
+    points = _unit(6, 5, seed=5)
+    low = MixtureVonMisesFisher(locs, kappa)  # uniform weights, 1/3 rounded to float32
+    got = low.log_prob(points)
+    exact = MixtureVonMisesFisher(locs.double(), kappa.double(), low.weights.double(),
+                                  validate_args=False).log_prob(points)
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got, exact, rtol=1e-14, atol=1e-14)
