@@ -11,6 +11,7 @@ import pytest
 import scipy.integrate
 import scipy.stats
 import torch
+from wood_oracle import wood_acceptance_exact
 
 from asv_bench.benchmarks import bench_discrepancies, bench_samplers, bench_slicing, common
 from discrepancies import REGISTRY, reference, sfg, sw
@@ -145,47 +146,6 @@ def test_estimator_error_falls_with_L():
     assert large < small / 2
 
 
-def _wood_acceptance_by_simulation(d: int, kappa: float, n: int, seed: int) -> float:
-    """Fraction of accepted proposals in Wood's algorithm, as written in Wood (1994), step 0-3."""
-    rng = np.random.default_rng(seed)
-    m = d - 1
-    b = (-2 * kappa + np.sqrt(4 * kappa**2 + m**2)) / m
-    x0 = (1 - b) / (1 + b)
-    c = kappa * x0 + m * np.log(1 - x0**2)
-    z = rng.beta(m / 2, m / 2, n)
-    w = (1 - (1 + b) * z) / (1 - (1 - b) * z)
-    u = rng.uniform(size=n)
-    return float(np.mean(kappa * w + m * np.log(1 - x0 * w) - c >= np.log(u)))
-
-
-def _wood_acceptance_exact(d: int, kappa: float) -> float:
-    """Wood's acceptance probability E_z[exp(kappa w + m log(1 - x0 w) - c)], z ~ Beta(m/2, m/2),
-    by quadrature over the Beta density (Wood 1994's formulas, not the suite's), to about 1e-10.
-    The range drops 2e-14 of the Beta mass, an upper bound on what it drops of the integrand."""
-    m = d - 1
-    b = (-2 * kappa + np.sqrt(4 * kappa**2 + m**2)) / m
-    x0 = (1 - b) / (1 + b)
-    c = kappa * x0 + m * np.log(1 - x0**2)
-    beta = scipy.stats.beta(m / 2, m / 2)
-
-    def integrand(z):
-        w = (1 - (1 + b) * z) / (1 - (1 - b) * z)
-        return np.exp(beta.logpdf(z) + kappa * w + m * np.log(1 - x0 * w) - c)
-
-    value, _ = scipy.integrate.quad(integrand, beta.ppf(1e-14), beta.isf(1e-14), points=[0.5],
-                                    epsabs=1e-12, epsrel=1e-10, limit=200)
-    return value
-
-
-def test_exact_acceptance_matches_a_simulation_of_wood():
-    """The quadrature oracle against Wood's steps simulated with NumPy (5 standard errors)."""
-    n = 200_000
-    for d, kappa in [(2, 10.0), (16, 100.0)]:
-        exact = _wood_acceptance_exact(d, kappa)
-        assert abs(_wood_acceptance_by_simulation(d, kappa, n, seed=1) - exact) < 5 * np.sqrt(
-            exact * (1 - exact) / n)
-
-
 # (d, kappa, per_draw): the track's grid corners and middle (shared pool), plus the branch for
 # one kappa per draw; every case has over 900 expected rejections, so the normal approximation
 # of the binomial holds. Level 1e-3 for the whole family (Bonferroni, two-sided).
@@ -213,7 +173,7 @@ def _binomial_tolerance(p: float, n_draws: int) -> float:
 
 @pytest.mark.parametrize(("d", "kappa", "per_draw"), ACCEPTANCE_CASES)
 def test_observed_acceptance_matches_wood_exactly(d, kappa, per_draw):
-    exact = _wood_acceptance_exact(d, kappa)
+    exact = wood_acceptance_exact(d, kappa)
     rate, n = _observed_rate(d, kappa, per_draw)
     assert abs(rate - exact) < _binomial_tolerance(exact, n), (rate, exact)
 
@@ -222,7 +182,7 @@ def test_observed_acceptance_matches_wood_exactly(d, kappa, per_draw):
 def test_observed_acceptance_sees_a_wrong_envelope(monkeypatch, factor):
     """Mutation: with Wood's b scaled, the loop accepts at another rate (0.68 and 0.60 instead of
     0.729 at d = 16, kappa = 100) and the same check fails."""
-    exact = _wood_acceptance_exact(16, 100.0)
+    exact = wood_acceptance_exact(16, 100.0)
     right = samplers_vmf.wood_envelope
     monkeypatch.setattr(samplers_vmf, "wood_envelope", lambda k, d: factor * right(k, d))
     rate, n = _observed_rate(16, 100.0, False)
@@ -233,32 +193,6 @@ def test_acceptance_rate_is_one_at_kappa_zero():
     bench = bench_samplers.VonMisesFisherAcceptance()
     bench.setup(8, 0.0)
     assert bench.track_acceptance_rate(8, 0.0) == 1.0
-
-
-@pytest.mark.parametrize("per_draw", [False, True])
-def test_counting_acceptances_leaves_the_draws_unchanged(per_draw):
-    kappa = torch.full((3000,), 30.0, dtype=torch.float64)
-    if not per_draw:
-        kappa = kappa[:1].expand(3000)
-    expected = samplers_vmf.sample_vmf_t(kappa, 7, torch.Generator().manual_seed(4))
-    tally = samplers_vmf._Tally()
-    flat = kappa.reshape(-1)[:1] if not per_draw else kappa
-    got = samplers_vmf._wood(flat, 3000, 7, torch.Generator().manual_seed(4), None, tally)
-    for a, b in zip(expected, got, strict=True):
-        assert torch.equal(a, b)
-    assert 3000 <= tally.accepted <= tally.proposed
-
-
-@pytest.mark.parametrize(("args", "error", "match"), [
-    ((-1.0, 5, 10), ValueError, "kappa=-1.0"), ((float("nan"), 5, 10), ValueError, "kappa=nan"),
-    (("1", 5, 10), TypeError, "kappa='1'"), ((1.0, 1, 10), ValueError, "d=1"),
-    ((1.0, 5, 0), ValueError, "n=0"), ((1.0, 5, 2.5), TypeError, "n=2.5"),
-])
-def test_acceptance_rate_rejects_bad_input(args, error, match):
-    with pytest.raises(error, match=match):
-        samplers_vmf.wood_acceptance_rate(*args)
-    with pytest.raises(TypeError, match=r"dtype=torch\.int64"):
-        samplers_vmf.wood_acceptance_rate(1.0, 5, 10, dtype=torch.int64)
 
 
 def test_smoke_grid_keeps_the_two_ends(monkeypatch):

@@ -98,3 +98,23 @@ def test_leave_one_out_from_three_directions_on():
         assert got == pytest.approx(expected, rel=1e-9), L
         if L == 3:
             assert abs(got - f.mean()) > 1e-3
+
+
+def test_a_slicing_that_is_not_a_string_is_named_in_the_error():
+    with pytest.raises(TypeError, match=r"^slicing must be a string, .*, got 3$"):
+        slicing.slicing_scheme(3, "sw")
+
+
+def test_haar_columns_of_a_rank_deficient_matrix_are_still_orthonormal():
+    """A zero on R's diagonal (a column of G in the span of the previous ones) has no sign: the
+    column of Q is kept as it is, not multiplied by that zero."""
+    G = torch.tensor([[1.0, 2.0], [0.0, 0.0], [0.0, 0.0]], dtype=F64)
+    Q = slicing.haar_columns(G)
+    torch.testing.assert_close(Q.T @ Q, torch.eye(2, dtype=F64), rtol=0, atol=1e-15)
+
+
+def test_control_variate_refusal_names_p_and_beta_only_when_given():
+    with pytest.raises(ValueError, match=r"got sw with p=3\.0$"):
+        slicing.slicing_scheme("control-variate", "sw", p=3.0)
+    with pytest.raises(ValueError, match=r"got sfg with p=2\.0, beta=0\.5$"):
+        slicing.slicing_scheme("control-variate", "sfg", p=2.0, beta=0.5)
