@@ -181,7 +181,10 @@ def _wood_shared_kappa(kappa: torch.Tensor, n_draws: int, d: int, generator,
             if len(one_minus_t) == 1:
                 return one_minus_t[0], one_plus_t[0]
             return torch.cat(one_minus_t), torch.cat(one_plus_t)
-        count = math.ceil(1.1 * need / rate) + 16
+        # need <= n_draws and rate >= 0.05, so the pool is at most the cap; the cap keeps every
+        # round bounded even if that arithmetic breaks (a pool that grew each round would take
+        # the loop's time to 2^MAX_ROUNDS instead of MAX_ROUNDS rounds)
+        count = min(math.ceil(1.1 * need / rate), 22 * n_draws) + 16
         one_minus_w, one_plus_w, accept = _wood_proposals(test, d - 1, (count, 1), generator,
                                                           kappa)
         accepted = torch.nonzero(accept[:, 0]).squeeze(1)

@@ -286,3 +286,19 @@ def test_two_ranks_share_the_seed_drawn_for_seed_none(ranks):
     first, second = (rank["seedless"] for rank in ranks)
     assert torch.equal(first["projections"], second["projections"])
     assert torch.equal(first["per_slice"], second["per_slice"])
+
+
+def test_chunked_ascent_weighs_unequal_strata_as_the_whole_one():
+    """MSSFG with 11 draws over 3 components (strata of 4, 4 and 3 draws, weights 1/12 and
+    1/9): the chunked ascent's location gradient carries each chunk's own weights, so it
+    reaches the whole ascent's locations (the ascent normalises the gradient over all rows, so
+    weights off by a per-row factor would turn it elsewhere)."""
+    spec = REGISTRY["mssfg"]
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(24, 4, generator=g, dtype=torch.float64)
+    Y = torch.randn(24, 4, generator=g, dtype=torch.float64) + 0.3
+    kw = {"n_projections": 11, "n_iter": 6, "seed": 0, "log": True, **spec.with_components(3)}
+    whole, whole_log = spec(X, Y, **kw)
+    chunked, chunked_log = spec(X, Y, max_memory=3 * 49 * 8, **kw)
+    assert _close(chunked, whole, torch.float64)
+    assert _close(chunked_log["locations"], whole_log["locations"], torch.float64)

@@ -120,3 +120,11 @@ def test_shapes_and_validate_args_reach_the_distribution():
     assert torch.isfinite(dist.log_prob(off_sphere))
     with pytest.raises(ValueError):
         MixtureVonMisesFisher(locs, 1.0, validate_args=True).log_prob(off_sphere)
+
+
+def test_default_weights_are_one_over_k_in_the_parameters_dtype():
+    """Uniform weights by default, 1/k in the locations' dtype (float64: not 1/3 rounded to
+    float32 first)."""
+    locs = torch.eye(3, dtype=F64)
+    assert torch.equal(MixtureVonMisesFisher(locs, 2.0).weights,
+                       torch.full((3,), 1 / 3, dtype=F64))

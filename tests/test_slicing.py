@@ -69,6 +69,10 @@ def test_every_registry_entry_takes_slicing(name):
     if REGISTRY[name].slicing_law != "uniform":  # a maximum, or a vMF / power spherical mean
         with pytest.raises(ValueError, match="control-variate"):
             fn(slicing="control-variate")
+        # refused for what the entry is, not for its p or beta: p = 2 and beta = 0 too
+        with pytest.raises(ValueError, match="control-variate"):
+            fn(slicing="control-variate", p=2.0, **({"beta": 0.0} if REGISTRY[name].fused
+                                                    else {}))
 
 
 def test_control_variates_only_for_w2():
