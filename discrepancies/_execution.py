@@ -337,8 +337,7 @@ def chunked(cost: Callable[..., torch.Tensor], X: torch.Tensor, Y: torch.Tensor 
     each chunk is recomputed in backward (:class:`_Chunks`; under
     :func:`torch.utils.checkpoint.checkpoint` when a tensor among ``args`` or ``kwargs``, such
     as a weight vector, needs a gradient too)."""
-    L = projections.shape[1]
-    if size >= L:
+    if size >= projections.shape[1]:
         return cost(X, Y, projections, *args, **kwargs)
     inputs = [t for t in (X, Y, projections) if t is not None]
     others = [t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor)]
@@ -346,9 +345,12 @@ def chunked(cost: Callable[..., torch.Tensor], X: torch.Tensor, Y: torch.Tensor 
         return _each_chunk(cost, X, Y, projections, args, kwargs, size)
     if not any(t.requires_grad for t in others):
         return _Chunks.apply(cost, size, args, kwargs, X, Y, projections)
-    return torch.cat([checkpoint(cost, X, Y, projections[:, lo:lo + size], *args,
-                                 use_reentrant=False, preserve_rng_state=False, **kwargs)
-                      for lo in range(0, L, size)])
+
+    def checkpointed(X, Y, chunk, *args, **kwargs):
+        return checkpoint(cost, X, Y, chunk, *args, use_reentrant=False,
+                          preserve_rng_state=False, **kwargs)
+
+    return _each_chunk(checkpointed, X, Y, projections, args, kwargs, size)
 
 
 def per_slice_level(cost: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:

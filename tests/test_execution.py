@@ -302,3 +302,27 @@ def test_chunked_ascent_weighs_unequal_strata_as_the_whole_one():
     chunked, chunked_log = spec(X, Y, max_memory=3 * 49 * 8, **kw)
     assert _close(chunked, whole, torch.float64)
     assert _close(chunked_log["locations"], whole_log["locations"], torch.float64)
+
+
+
+def test_chunks_with_weights_that_need_a_gradient_equal_one_block():
+    """The public entries refuse weights that need a gradient, but the per-slice level takes
+    any: there the chunks are checkpointed (the in-place sink serves X and Y only), with the
+    value and the gradients to X and to the weights of one block."""
+    from discrepancies._execution import Execution, executing
+    from discrepancies._slices import wp_per_slice
+
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(30, 4, generator=g, dtype=torch.float64)
+    Y = torch.randn(25, 4, generator=g, dtype=torch.float64) + 0.5
+    P = torch.nn.functional.normalize(torch.randn(4, 40, generator=g, dtype=torch.float64), dim=0)
+    w = torch.rand(30, generator=g, dtype=torch.float64) + 0.1
+
+    def run(max_memory):
+        Xg, a = X.clone().requires_grad_(), (w / w.sum()).requires_grad_()
+        with executing(Execution(max_memory=max_memory)):
+            value = wp_per_slice(Xg, Y, P, 2.0, a, None).sum()
+        return (value.detach(), *torch.autograd.grad(value, (Xg, a)))
+
+    for got, want in zip(run(8 * 55 * 8), run(None), strict=True):
+        assert _close(got, want, torch.float64)
