@@ -39,6 +39,11 @@ for module in "$@"; do
     if [ -n "$size" ]; then
         mapfile -t targets < <(.venv/bin/python scripts/mutation_summary.py "$module" \
                                    --sample "$size")
+        # no names would make `mutmut run` run every mutant of every module
+        if [ "${#targets[@]}" -eq 0 ]; then
+            echo "mutation.sh: no mutants to sample for $module (run it once in full first)" >&2
+            exit 1
+        fi
     fi
     seconds=""
     if [ "$run" = 1 ]; then

@@ -52,8 +52,8 @@ def main() -> None:
         return
     status = verdicts(args.module)
     counts = Counter(status.values())
-    killed, survived = counts["killed"], counts["survived"] + counts["no tests"]
-    decided = killed + survived
+    killed = counts["killed"]
+    decided = killed + counts["survived"] + counts["no tests"]
     score = f"{100 * killed / decided:.1f}%" if decided else "n/a"
     if decided and counts["not checked"]:
         low, high = binomtest(killed, decided).proportion_ci(0.95, method="exact")

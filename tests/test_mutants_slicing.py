@@ -37,10 +37,10 @@ def test_sobol_points_are_moved_uniformly_inside_their_own_cell(monkeypatch):
     offsets lie in the cell, differ from one coordinate to the next, and fill it (their mean is
     half the cell to 5 standard errors: 1000 offsets, standard error 0.009 of the cell)."""
     seen = {}
-    random = scipy.stats.qmc.Sobol.random
+    sobol_random = scipy.stats.qmc.Sobol.random
 
     def record_random(self, n):
-        seen["cube"] = random(self, n)
+        seen["cube"] = sobol_random(self, n)
         return seen["cube"]
 
     def record_ndtri(x):

@@ -51,7 +51,6 @@ def test_exact_acceptance_matches_a_simulation_of_wood():
             exact * (1 - exact) / n)
 
 
-
 @pytest.mark.parametrize("per_draw", [False, True])
 def test_counting_acceptances_leaves_the_draws_unchanged(per_draw):
     kappa = torch.full((3000,), 30.0, dtype=torch.float64)
@@ -76,8 +75,6 @@ def test_acceptance_rate_rejects_bad_input(args, error, match):
         samplers_vmf.wood_acceptance_rate(*args)
     with pytest.raises(TypeError, match=r"dtype=torch\.int64"):
         samplers_vmf.wood_acceptance_rate(1.0, 5, 10, dtype=torch.int64)
-
-
 
 
 def test_acceptance_rate_runs_the_shared_loop_by_default_seeded_and_in_its_dtype():
